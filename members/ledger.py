@@ -1,0 +1,87 @@
+"""The one writer of the stored-value ledger.
+
+Every wallet service (opening balance, recharge, payment, refund, withdrawal, transfer,
+adjustment) ends in `post_wallet_entry`; nothing else inserts WalletEntry rows or changes a
+Wallet (a test scans the code for other writers).
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from .exceptions import InsufficientStoredValue
+from .models import Wallet, WalletEntry
+
+CENT = Decimal("0.01")
+
+
+def open_wallet(member):
+    """The member's wallet, created empty if it does not exist yet."""
+    wallet, _ = Wallet.objects.get_or_create(member=member)
+    return wallet
+
+
+def lock_wallet(member_id):
+    """Lock a member's wallet row for the rest of the transaction.
+
+    Serializes two tills paying from one wallet, so neither can spend money the other just took.
+    """
+    return Wallet.objects.select_for_update().get(member_id=member_id)
+
+
+@transaction.atomic
+def post_wallet_entry(
+    *,
+    member,
+    kind: str,
+    principal: Decimal,
+    bonus: Decimal,
+    source: str,
+    actor=None,
+    store=None,
+    terminal=None,
+    reason: str = "",
+    reference: str = "",
+    key: str | None = None,
+    at=None,
+) -> WalletEntry:
+    """Move principal and bonus (signed amounts) under the wallet's row lock, with an entry.
+
+    Refuses to take either part below zero (InsufficientStoredValue). `key` makes the write
+    idempotent: a second call with the same key returns the first entry and changes nothing.
+    """
+    principal = Decimal(principal).quantize(CENT)
+    bonus = Decimal(bonus).quantize(CENT)
+    if not principal and not bonus:
+        raise ValueError("a wallet entry must move some money")
+    wallet = lock_wallet(member.pk)
+    if key:
+        existing = WalletEntry.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+    new_principal = wallet.principal + principal
+    new_bonus = wallet.bonus + bonus
+    if new_principal < 0 or new_bonus < 0:
+        raise InsufficientStoredValue(
+            fields={"stored_value": [f"{wallet.balance} < {-(principal + bonus)}"]}
+        )
+    entry = WalletEntry.objects.create(
+        wallet=wallet,
+        kind=kind,
+        principal=principal,
+        bonus=bonus,
+        principal_after=new_principal,
+        bonus_after=new_bonus,
+        store=store,
+        terminal=terminal,
+        actor=actor,
+        source=source,
+        reason=reason[:200],
+        reference=reference[:100],
+        key=key or None,
+        created_at=at or timezone.now(),
+    )
+    wallet.principal, wallet.bonus = new_principal, new_bonus
+    wallet.save(update_fields=["principal", "bonus", "updated_at"])
+    return entry

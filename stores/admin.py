@@ -1,0 +1,65 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from .access import StoreScopedAdminMixin
+from .models import Region, Staff, Store, Terminal, TerminalAPIKey
+from .services import revoke_terminal_keys
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Store)
+class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    store_field = "id"
+    list_display = ["code", "name", "kind", "region", "city", "phone", "is_active"]
+    list_filter = ["kind", "region", "is_active"]
+    search_fields = ["=code", "name", "city"]
+
+
+@admin.register(Staff)
+class StaffAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["employee_no", "name", "store", "role", "user", "is_active"]
+    list_filter = ["store", "role", "is_active"]
+    search_fields = ["=employee_no", "name"]
+    list_select_related = ["store", "user"]
+    raw_id_fields = ["user"]
+
+
+class TerminalAPIKeyInline(admin.TabularInline):
+    model = TerminalAPIKey
+    fields = ["name", "prefix", "created", "revoked"]
+    readonly_fields = ["name", "prefix", "created"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # keys are made by `create_terminal`, which shows the key once
+
+
+@admin.register(Terminal)
+class TerminalAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "name", "store", "is_active", "last_seen_at"]
+    list_filter = ["store", "is_active"]
+    list_select_related = ["store"]
+    readonly_fields = ["last_seen_at", "created_at"]
+    inlines = [TerminalAPIKeyInline]
+    actions = ["revoke_keys"]
+
+    @admin.action(description=_("Revoke the API keys of the selected tills"))
+    def revoke_keys(self, request, queryset):
+        count = sum(revoke_terminal_keys(terminal=t) for t in queryset)
+        self.message_user(
+            request, _("%(count)d keys revoked.") % {"count": count}, messages.SUCCESS
+        )
+
+
+@admin.register(TerminalAPIKey)
+class TerminalAPIKeyAdmin(StoreScopedAdminMixin, APIKeyModelAdmin):
+    store_field = "terminal__store"
+    list_display = [*APIKeyModelAdmin.list_display, "terminal"]
+    list_select_related = ["terminal__store"]

@@ -1,0 +1,127 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+class Source(models.TextChoices):
+    """Where a change came from; every service records it next to the acting user."""
+
+    ADMIN = "admin", _("Admin")
+    TILL = "till", _("Till")
+    IMPORT = "import", _("Import")
+    TASK = "task", _("Background job")
+    COMMAND = "command", _("Command")
+
+
+class Region(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class Store(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct", _("Direct")
+        FRANCHISE = "franchise", _("Franchise")
+
+    code = models.CharField(_("store code"), max_length=20, unique=True, help_text=_("e.g. SH001"))
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DIRECT)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["code"]
+        permissions = [
+            ("view_all_stores", _("Can see and change every store's data (head office)")),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Staff(models.Model):
+    class Role(models.TextChoices):
+        CASHIER = "cashier", _("Cashier")
+        MANAGER = "manager", _("Store manager")
+        GUIDE = "guide", _("Shopping guide")
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT)
+    employee_no = models.CharField(_("employee no"), max_length=30)
+    name = models.CharField(_("name"), max_length=50)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.CASHIER)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff_roles",
+        help_text=_(
+            "Links a back-office login to this store: the user then sees this store's data."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        ordering = ["store__code", "employee_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "employee_no"], name="staff_unique_employee_no"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.employee_no})"
+
+
+class Terminal(models.Model):
+    """A till. Its API key fixes the store it may act for."""
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT)
+    code = models.CharField(_("till code"), max_length=20)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("till")
+        verbose_name_plural = _("tills")
+        ordering = ["store__code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "code"], name="terminal_unique_code"),
+        ]
+
+    def __str__(self):
+        return f"{self.store.code}-{self.code}"
+
+
+class TerminalAPIKey(AbstractAPIKey):
+    """A till's API key, stored hashed; the plain key is shown once when created."""
+
+    terminal = models.ForeignKey(
+        Terminal, verbose_name=_("till"), on_delete=models.CASCADE, related_name="api_keys"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("till API key")
+        verbose_name_plural = _("till API keys")
