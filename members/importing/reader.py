@@ -17,11 +17,13 @@ number of Python rows held by the caller.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
@@ -44,7 +46,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 
 HEADER_ROW = 1
 
-Source = str | os.PathLike | io.IOBase
+Source = str | os.PathLike | IO
 
 
 class FileReadError(ImportDataError):
@@ -55,10 +57,13 @@ def read_header(
     source: Source, *, sheet: int | str = 0, file_format: str | None = None
 ) -> list[str]:
     """Return the header row (row 1) as stripped strings; [] for an empty file."""
-    for row_number, values in _iter_all_rows(source, sheet=sheet, file_format=file_format):
-        if row_number == HEADER_ROW:
-            return [normalize_text(value) for value in values]
-        break
+    # closing() releases the workbook/file right away instead of leaving a
+    # suspended generator to the garbage collector.
+    with contextlib.closing(_iter_all_rows(source, sheet=sheet, file_format=file_format)) as rows:
+        for row_number, values in rows:
+            if row_number == HEADER_ROW:
+                return [normalize_text(value) for value in values]
+            break
     return []
 
 
@@ -80,12 +85,13 @@ def iter_rows(
     count towards the row numbers. CSV rows are padded with ``None`` to the
     header width so columns can be looked up by index safely.
     """
-    for row_number, values in _iter_all_rows(source, sheet=sheet, file_format=file_format):
-        if row_number == HEADER_ROW:
-            continue
-        if skip_blank and is_blank_row(values):
-            continue
-        yield row_number, values
+    with contextlib.closing(_iter_all_rows(source, sheet=sheet, file_format=file_format)) as rows:
+        for row_number, values in rows:
+            if row_number == HEADER_ROW:
+                continue
+            if skip_blank and is_blank_row(values):
+                continue
+            yield row_number, values
 
 
 def _iter_all_rows(
@@ -170,7 +176,7 @@ def _iter_excel(source: Source, sheet: int | str) -> Iterator[tuple[int, list]]:
                 worksheet = workbook.get_sheet_by_name(sheet)
             else:
                 worksheet = workbook.get_sheet_by_index(sheet)
-        except (CalamineError, IndexError) as exc:
+        except (CalamineError, IndexError, OverflowError) as exc:
             raise FileReadError(
                 _("Worksheet %(sheet)s not found."),
                 code="sheet_not_found",
@@ -222,7 +228,7 @@ def _iter_csv(source: Source) -> Iterator[tuple[int, list]]:
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as binary:
             encoding = _detect_encoding(binary)
-            text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        with open(source, encoding=encoding, newline="") as text:
             yield from _iter_csv_text(text)
     elif isinstance(source, io.TextIOBase):  # already decoded, e.g. StringIO
         source.seek(0)
@@ -230,13 +236,12 @@ def _iter_csv(source: Source) -> Iterator[tuple[int, list]]:
     else:
         source.seek(0)
         encoding = _detect_encoding(source)
-        text = io.TextIOWrapper(source, encoding=encoding, newline="")
-        try:
-            yield from _iter_csv_text(text)
-        finally:
-            # Detach so that closing/garbage-collecting the wrapper does not
-            # close the caller's upload.
-            text.detach()
+        # Decode line by line instead of wrapping in io.TextIOWrapper, which
+        # would close the caller's upload when it is closed or collected, and
+        # which not every upload object supports. Splitting the raw bytes on
+        # b"\n" is safe: neither UTF-8 nor GB18030 uses 0x0A inside a
+        # multi-byte character.
+        yield from _iter_csv_text(codecs.iterdecode(source, encoding))
 
 
 def _iter_csv_text(text) -> Iterator[tuple[int, list]]:
