@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 
 from seeds.chain import ADMIN_PASSWORD, ADMIN_USERNAME, MANAGER_PASSWORD, seed_chain
 
-# Each app may have a `demo` module with these steps; they run in this order, every app's
-# rules before any member, every member before any history. Each step is idempotent.
-APPS = ["stores", "members", "loyalty", "campaigns"]
+# Demo modules, each with any of these steps; the steps run in this order across all modules
+# (every module's rules before any member, every member before any history). Idempotent.
+MODULES = ["loyalty.demo", "members.demo", "members.demo_wallet", "campaigns.demo"]
 STEPS = ["seed_rules", "seed_members", "seed_history"]
 
 
@@ -29,10 +29,12 @@ class Command(BaseCommand):
             ctx["members"] = members
             ctx["stdout"] = self.stdout
             for step in STEPS:
-                for app in APPS:
+                for name in MODULES:
                     try:
-                        module = importlib.import_module(f"{app}.demo")
-                    except ModuleNotFoundError:
+                        module = importlib.import_module(name)
+                    except ModuleNotFoundError as exc:
+                        if exc.name != name:
+                            raise
                         continue
                     if hasattr(module, step):
                         getattr(module, step)(ctx)
