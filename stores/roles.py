@@ -44,13 +44,23 @@ NEVER_GRANTED = {"add", "change", "delete"}
 LEDGER_MODELS = {"pointsentry", "pointslot", "lotconsumption", "walletentry", "tierchange"}
 
 
+# Custom permissions named in any role's `extra` ("view_all_stores", "view_full_phone") are
+# granted only through `extra`: otherwise the "view_" prefix of an app-level action would hand
+# a store manager `stores.view_all_stores` (head-office scope) and a cashier full phones.
+SPECIAL = {name for role in ROLES.values() for name in role["extra"]}
+
+
 def _permissions_for(role, using):
     query = Q()
+    special = Q()
+    for name in SPECIAL:
+        app, codename = name.split(".")
+        special |= Q(content_type__app_label=app, codename=codename)
     for app, actions in role["actions"].items():
         codename = Q()
         for action in actions:
             codename |= Q(codename__startswith=f"{action}_")
-        query |= Q(content_type__app_label=app) & codename
+        query |= Q(content_type__app_label=app) & codename & ~special
     for name in role["extra"]:
         app, codename = name.split(".")
         query |= Q(content_type__app_label=app, codename=codename)
