@@ -3,7 +3,8 @@ reports, member-page panels and the member actions (recharge, withdrawal request
 
 Thin: every form ends in a service call; a DomainError becomes an error message. The member
 admin (owned elsewhere) shows `wallet_panel(member)` / `count_cards_panel(member)` and lists
-`recharge_action`, `withdrawal_request_action`, `transfer_action` in its `actions`.
+`recharge_action`, `withdrawal_request_action`, `transfer_action`, `sell_count_card_action`
+in its `actions`.
 """
 
 import uuid
@@ -24,7 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
-from stores.access import StoreScopedAdminMixin, scope_queryset
+from stores.access import StoreScopedAdminMixin, allowed_store_ids, scope_queryset
 from stores.models import Source, Store
 
 from . import wallet_reports
@@ -44,8 +45,11 @@ from .services import (
     approve_withdrawal,
     recharge_wallet,
     reject_withdrawal,
+    renew_count_card,
     request_withdrawal,
+    sell_count_card,
     transfer_stored_value,
+    use_count_card_visit,
 )
 
 PANEL_ENTRIES = 20
@@ -446,9 +450,76 @@ class TransferAdmin(StoreScopedAdminMixin, _ReadOnlyAdmin):
     raw_id_fields = ["from_member", "to_member", "out_entry", "in_entry"]
 
 
+class SellCountCardForm(_ActionForm):
+    package = forms.ModelChoiceField(
+        queryset=CountCardPackage.objects.filter(is_active=True), label=_("package")
+    )
+    pay_from_stored_value = forms.BooleanField(label=_("pay from stored value"), required=False)
+
+
+@admin.action(description=_("Sell a count card"), permissions=["change"])
+def sell_count_card_action(modeladmin, request, queryset):
+    """Sell a count-card package to the selected members (cash, or from their stored value)."""
+    form = SellCountCardForm(request.POST if "apply" in request.POST else None, user=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        done = 0
+        for member in queryset:
+            done += _run(
+                request,
+                member,
+                lambda m=member: sell_count_card(
+                    member=m,
+                    package=data["package"],
+                    store=data["store"],
+                    pay_from_stored_value=data["pay_from_stored_value"],
+                    source=Source.ADMIN,
+                    actor=request.user,
+                    key=f"admin-countcard:{data['token']}:{m.pk}",
+                ),
+            )
+        if done:
+            messages.success(request, gettext("%(count)d count cards sold.") % {"count": done})
+        return None
+    return _intermediate(
+        request, queryset, form, gettext("Sell a count card"), "sell_count_card_action"
+    )
+
+
 @admin.register(MemberCountCard)
 class MemberCountCardAdmin(StoreScopedAdminMixin, _ReadOnlyAdmin):
+    """Members' count cards; staff use a visit (核销) or renew (续次) from the list."""
+
     store_field = "member__home_store"
+    actions = ["use_visit_selected", "renew_selected"]
+
+    def has_use_permission(self, request):
+        return request.user.has_perm("members.change_membercountcard")
+
+    def _each(self, request, queryset, service, done_message):
+        done = 0
+        # Where the visit happened: the user's store when they have exactly one.
+        ids = allowed_store_ids(request.user)
+        store = Store.objects.get(pk=next(iter(ids))) if ids and len(ids) == 1 else None
+        for card in queryset.select_related("member"):
+            done += _run(
+                request,
+                card.member,
+                lambda c=card: service(
+                    card=c, source=Source.ADMIN, actor=request.user, store=store
+                ),
+            )
+        if done:
+            messages.success(request, done_message % {"count": done})
+
+    @admin.action(description=_("Use one visit"), permissions=["use"])
+    def use_visit_selected(self, request, queryset):
+        self._each(request, queryset, use_count_card_visit, gettext("%(count)d visits used."))
+
+    @admin.action(description=_("Renew (add the package's visits and days)"), permissions=["use"])
+    def renew_selected(self, request, queryset):
+        self._each(request, queryset, renew_count_card, gettext("%(count)d count cards renewed."))
+
     list_display = ["member", "package", "visits_left", "expires_at", "store", "created_at"]
     list_filter = ["package"]
     list_select_related = ["member", "package", "store"]
