@@ -41,7 +41,14 @@ ROLES = {
 
 # Ledgers and approvals are written only by services; nobody edits or deletes them by hand.
 NEVER_GRANTED = {"add", "change", "delete"}
-LEDGER_MODELS = {"pointsentry", "pointslot", "lotconsumption", "walletentry", "tierchange"}
+LEDGER_MODELS = {
+    "pointsentry",
+    "pointslot",
+    "lotconsumption",
+    "walletentry",
+    "tierchange",
+    "countcardentry",
+}
 
 
 # Custom permissions named in any role's `extra` ("view_all_stores", "view_full_phone") are
