@@ -1,5 +1,17 @@
 # One module per aggregate; import every model here so Django and callers find them.
-from .member import Member, Tag, mask_phone
+from .cards import Card, CardBatch
+from .imports import ImportJob
+from .member import Member, NumberSequence, Tag, mask_phone
 from .wallet import Wallet, WalletEntry
 
-__all__ = ["Member", "Tag", "Wallet", "WalletEntry", "mask_phone"]
+__all__ = [
+    "Card",
+    "CardBatch",
+    "ImportJob",
+    "Member",
+    "NumberSequence",
+    "Tag",
+    "Wallet",
+    "WalletEntry",
+    "mask_phone",
+]
