@@ -63,7 +63,10 @@ def rules(db, tiers):
         name="100积分抵1元", points_per_yuan=100, max_share_percent=Decimal("50")
     )
     expiry = ExpiryPolicy.objects.create(
-        name="次年年底", mode=ExpiryPolicy.Mode.YEAR_END, periods_after=1, start_date=date(2000, 1, 1)
+        name="次年年底",
+        mode=ExpiryPolicy.Mode.YEAR_END,
+        periods_after=1,
+        start_date=date(2000, 1, 1),
     )
     return {"earn": base, "redeem": redemption, "expiry": expiry, **tiers}
 
