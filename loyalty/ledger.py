@@ -319,6 +319,8 @@ def _expire_chunk(lo, hi, cutoff, day, source, actor):
         )
         if not cursor.fetchall():
             return 0, 0, 0
+        # No separate lot lock: every writer of lots holds the account lock taken above, so
+        # the UPDATE below is the only change these lots can see (and saves a write per lot).
         # A lot already expired today (then given back by a refund) waits for tomorrow's run
         # rather than colliding with its own key.
         cursor.execute(
@@ -329,7 +331,6 @@ def _expire_chunk(lo, hi, cutoff, day, source, actor):
                   AND l.remaining > 0 AND l.expires_at <= %(cutoff)s
                   AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry e
                                   WHERE e.key = 'expire:' || l.id || ':' || %(day)s)
-                FOR UPDATE OF l
             ),
             zeroed AS (
                 UPDATE loyalty_pointslot l SET remaining = 0 FROM due WHERE l.id = due.id
