@@ -112,7 +112,7 @@ def main():
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--lots-per-member", type=int, default=50)
     parser.add_argument("--sample", type=int, default=2000)
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--chunk-size", type=int, default=1000)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")

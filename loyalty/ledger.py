@@ -257,7 +257,7 @@ def expiry_cutoff(as_of=None):
     return timezone.make_aware(datetime.combine(as_of, time()))
 
 
-def expire_points(*, as_of=None, source, actor=None, chunk_size=5000) -> dict:
+def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
     """Expire what is left in every lot whose expiry is at or before `as_of`.
 
     Set-based per chunk of accounts (by id range, one short transaction each, so a till waits
