@@ -511,7 +511,7 @@ class AdjustPointsForm(forms.Form):
         return self.cleaned_data["points"]
 
 
-@admin.action(description=_("Adjust points of the selected members"))
+@admin.action(description=_("Adjust points of the selected members"), permissions=["adjust_points"])
 def adjust_points_action(modeladmin, request, queryset):
     """Admin action for the member list: an intermediate form (points, reason category and
     text), then `adjust_points` for each selected member. Large adjustments wait for approval."""

@@ -14,7 +14,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
+from loyalty.admin import adjust_points_action, member_points_panel
 from loyalty.models import Tier
+from members.admin_wallet import (
+    count_cards_panel,
+    recharge_action,
+    sell_count_card_action,
+    transfer_action,
+    wallet_panel,
+    withdrawal_request_action,
+)
 from members.models import Card, Member, Tag
 from members.resources import export_members_xlsx
 from members.services import (
@@ -165,7 +174,18 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     autocomplete_fields = ["tags"]
     raw_id_fields = ["referrer"]
-    actions = ["freeze", "unfreeze", "change_tier", "add_tag", "export_selected"]
+    actions = [
+        "freeze",
+        "unfreeze",
+        "change_tier",
+        "add_tag",
+        adjust_points_action,
+        recharge_action,
+        withdrawal_request_action,
+        transfer_action,
+        sell_count_card_action,
+        "export_selected",
+    ]
     fieldsets = [
         (None, {"fields": ["member_no", "phone_shown", "card_no_shown", "status"]}),
         (
@@ -180,6 +200,10 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             gettext_lazy("Balances"),
             {"fields": ["points", "stored_value", "opened_at", "opened_by", "last_visit_at"]},
         ),
+        (
+            gettext_lazy("History"),
+            {"fields": ["points_history", "stored_value_history", "count_cards_history"]},
+        ),
     ]
     readonly_fields = [
         "member_no",
@@ -193,6 +217,9 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "opened_at",
         "opened_by",
         "last_visit_at",
+        "points_history",
+        "stored_value_history",
+        "count_cards_history",
     ]
 
     def get_queryset(self, request):
@@ -261,6 +288,21 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def stored_value(self, obj):
         wallet = getattr(obj, "wallet", None)
         return wallet.balance if wallet else Decimal("0.00")
+
+    @admin.display(description=gettext_lazy("points history"))
+    def points_history(self, obj):
+        return member_points_panel(obj) if obj.pk else "-"
+
+    @admin.display(description=gettext_lazy("stored-value history"))
+    def stored_value_history(self, obj):
+        return wallet_panel(obj) if obj.pk else "-"
+
+    @admin.display(description=gettext_lazy("count cards"))
+    def count_cards_history(self, obj):
+        return count_cards_panel(obj) if obj.pk else "-"
+
+    def has_adjust_points_permission(self, request):
+        return request.user.has_perm("loyalty.add_pointsadjustment")
 
     # ------------------------------------------------------------------ saving
 

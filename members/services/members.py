@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.ledger import bulk_post_opening_points
 from loyalty.models import Tier
-from loyalty.services import grant_opening_points
+from loyalty.services import grant_opening_points, grant_registration_bonus
 from members.exceptions import (
     CardNotAvailable,
     InvalidCardBatch,
@@ -190,6 +190,8 @@ def open_member(
         card.status, card.member = Card.Status.ACTIVE, member
         card.activated_at = card.status_changed_at = now
         card.save(update_fields=["status", "member", "activated_at", "status_changed_at"])
+    # The registration bonus in force today (if head office set one); keyed, so paid once.
+    grant_registration_bonus(member=member, source=source, actor=actor, store=home_store)
     # The account and wallet cached on `member` while opening them hold the pre-entry balances.
     for name in ("points_account", "wallet"):
         member._state.fields_cache.pop(name, None)
