@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tier',
             name='discount_percent',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='Discount the till gives members of this tier, e.g. 5.00 for 5% off.', max_digits=5, verbose_name='member discount (%)'),
+            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='Discount the till gives members of this tier, e.g. 5.00 for five percent off.', max_digits=5, verbose_name='member discount (%)'),
         ),
         migrations.AddField(
             model_name='tier',

@@ -50,10 +50,12 @@ def run_import_job(*, job_id) -> ImportJob:
                 progress=progress,
             )
     except ImportDataError as exc:
-        job.status, job.message = ImportJob.Status.FAILED, str(exc.message)
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "message", "finished_at"])
-        return job
+        return _fail(job, str(exc.message))
+    except Exception as exc:
+        # Anything unexpected (a lost file, a dropped connection): the job was claimed, so a
+        # redelivered task would leave it alone; mark it failed instead of "running" for ever.
+        _fail(job, _("The import stopped with an unexpected error: %(error)s") % {"error": exc})
+        raise
     for name in ("rows_read", "imported", "updated", "rejected", "duplicates", "seconds"):
         setattr(job, name, getattr(result, name))
     job.status = ImportJob.Status.PREVIEWED if job.dry_run else ImportJob.Status.DONE
@@ -66,6 +68,13 @@ def run_import_job(*, job_id) -> ImportJob:
         job.report.save(f"errors-{job.pk}.xlsx", ContentFile(buffer.getvalue()), save=False)
     job.save()
     job.result = result  # for the admin's preview page; not stored
+    return job
+
+
+def _fail(job, message):
+    job.status, job.message = ImportJob.Status.FAILED, message[:1000]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
     return job
 
 
