@@ -81,7 +81,9 @@ class Tier(models.Model):
         max_digits=5,
         decimal_places=2,
         default=Decimal("0.00"),
-        help_text=_("Discount the till gives members of this tier, e.g. 5.00 for five percent off."),
+        help_text=_(
+            "Discount the till gives members of this tier, e.g. 5.00 for five percent off."
+        ),
     )
     birthday_bonus = models.PositiveIntegerField(
         _("birthday bonus points"), default=0, help_text=_("Paid once a year on the birthday.")
