@@ -32,3 +32,25 @@ def wallet_ledger_differences():
         .select_related("member")
         .order_by("member_id")
     )
+
+
+def count_card_ledger_differences():
+    """Count cards whose visits left disagree with the sum of their entries."""
+    from .models import CountCardEntry, MemberCountCard
+
+    total = Coalesce(
+        Subquery(
+            CountCardEntry.objects.filter(card=OuterRef("pk"))
+            .order_by()
+            .values("card")
+            .annotate(total=Sum("visits"))
+            .values("total")
+        ),
+        Value(0),
+    )
+    return (
+        MemberCountCard.objects.annotate(visits_total=total)
+        .filter(~Q(visits_left=F("visits_total")))
+        .select_related("member", "package")
+        .order_by("pk")
+    )

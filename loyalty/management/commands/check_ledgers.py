@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from loyalty.selectors import points_ledger_differences
-from members.selectors import wallet_ledger_differences
+from members.selectors import count_card_ledger_differences, wallet_ledger_differences
 
 
 class Command(BaseCommand):
@@ -10,6 +10,7 @@ class Command(BaseCommand):
 
     Points: balance == sum of entries == what is left in the member's lots.
     Stored value: principal and bonus each == the sum of their entries.
+    Count cards: visits left == the sum of their entries.
     """
 
     help = "Check that every points and stored-value balance agrees with its ledger."
@@ -40,6 +41,17 @@ class Command(BaseCommand):
                     "pe": wallet.principal_total,
                     "b": wallet.bonus,
                     "be": wallet.bonus_total,
+                }
+            )
+        for card in count_card_ledger_differences().iterator(chunk_size=2000):
+            problems += 1
+            self.stderr.write(
+                _("%(member)s count card %(card)s: visits left %(left)s, entries %(entries)s")
+                % {
+                    "member": card.member,
+                    "card": card.pk,
+                    "left": card.visits_left,
+                    "entries": card.visits_total,
                 }
             )
         if problems:
