@@ -112,7 +112,11 @@ class RechargeView(IdempotentTillAPIView):
         responses={
             201: RechargeResultSerializer,
             **error_responses(
-                "invalid", "member_not_found", "member_inactive", "not_found", post=True
+                "invalid",
+                "member_not_found",
+                "member_inactive",
+                "recharge_plan_not_available",
+                post=True,
             ),
         },
         examples=[
@@ -147,7 +151,7 @@ class RechargeView(IdempotentTillAPIView):
         body = {
             "amount": result.amount,
             "bonus": result.bonus,
-            "stored_value": member_balances(member)[1],
+            "stored_value": result.balance,
         }
         return Response(RechargeResultSerializer(body).data, status=status.HTTP_201_CREATED)
 

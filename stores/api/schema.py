@@ -29,6 +29,7 @@ ERROR_CODES = {
     "redemption_not_allowed": (422, "Points cannot be redeemed on this sale."),
     "insufficient_stored_value": (422, "Not enough stored value."),
     "refund_exceeds_sale": (422, "That is more than is left of the sale."),
+    "recharge_plan_not_available": (422, "This recharge plan is not available here and now."),
     "out_of_stock": (422, "This gift is out of stock in this store."),
     "throttled": (429, "Request was throttled. Expected available in 3 seconds."),
     "server_error": (500, "Internal error. Quote request id 4f1c… to support."),
