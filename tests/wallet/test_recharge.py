@@ -44,9 +44,7 @@ def test_it_refuses_non_positive_amounts(member):
 
 
 @pytest.mark.django_db
-def test_it_replays_a_recharge_with_the_same_key_without_doubling(
-    member, plan_500, check_ledgers
-):
+def test_it_replays_a_recharge_with_the_same_key_without_doubling(member, plan_500, check_ledgers):
     first = recharge_wallet(member=member, amount="500", plan=plan_500, source="till", key="k-1")
     again = recharge_wallet(member=member, amount="500", plan=plan_500, source="till", key="k-1")
     wallet = Wallet.objects.get(member=member)
