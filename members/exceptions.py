@@ -49,3 +49,39 @@ class CountCardNotUsable(DomainError):
     code = "count_card_not_usable"
     status = 422
     default_message = _("This count card has no visits left or has expired.")
+
+
+class MemberExists(DomainError):
+    code = "member_exists"
+    status = 409
+    default_message = _("This phone number is already a member.")
+
+
+class InvalidMember(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("The member's details are not valid.")
+
+
+class CardNotAvailable(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("This card cannot be used: it is unknown, already issued, lost or void.")
+
+
+class MemberNotFound(DomainError):
+    code = "member_not_found"
+    status = 404
+    default_message = _("No such member.")
+
+
+class MemberInactive(DomainError):
+    code = "member_inactive"
+    status = 403
+    default_message = _("This member is frozen or closed.")
+
+
+class InvalidCardBatch(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("The card batch is not valid.")

@@ -54,3 +54,53 @@ def count_card_ledger_differences():
         .select_related("member", "package")
         .order_by("pk")
     )
+
+
+def member_summary(member, *, full_phone=False):
+    """What a till shows for a member (API.md lookup shape). The phone is masked."""
+    from django.utils import timezone
+
+    from loyalty.models import PointsAccount, PointsLot
+
+    from .models import Wallet as _Wallet
+
+    account = PointsAccount.objects.filter(member=member).only("id", "balance").first()
+    wallet = _Wallet.objects.filter(member=member).only("principal", "bonus").first()
+    expiring = []
+    if account is not None:
+        lots = (
+            PointsLot.objects.filter(
+                account=account,
+                remaining__gt=0,
+                expires_at__isnull=False,
+                expires_at__gt=timezone.now(),
+            )
+            .order_by("expires_at")
+            .values_list("remaining", "expires_at")[:5]
+        )
+        expiring = [{"points": points, "expires_at": at.isoformat()} for points, at in lots]
+    tier = member.tier
+    return {
+        "member_no": member.member_no,
+        "name": member.name,
+        "phone": member.phone if full_phone else member.masked_phone,
+        "tier": {"code": tier.code, "name": tier.name} if tier else None,
+        "points": account.balance if account else 0,
+        "points_expiring": expiring,
+        "stored_value": str(wallet.balance if wallet else Decimal("0.00")),
+        "coupons": [],  # filled in by campaigns once coupons land
+        "count_cards": [],  # filled in by the wallet area's count cards
+        "status": member.status,
+    }
+
+
+def members_for_list():
+    """Members with everything the admin list shows, in one query (no N+1)."""
+    from .models import Card, Member
+
+    active_card = Card.objects.filter(member=OuterRef("pk"), status=Card.Status.ACTIVE).values(
+        "card_no"
+    )[:1]
+    return Member.objects.select_related("home_store", "tier", "points_account", "wallet").annotate(
+        card_no=Subquery(active_card)
+    )

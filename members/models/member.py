@@ -1,7 +1,15 @@
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
+from django.db.models import F
+from django.db.models.functions import Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
+
+# PostgreSQL sequence behind member numbers (created by migration 0002 on PostgreSQL only).
+MEMBER_NO_SEQUENCE = "members_member_no_seq"
+MEMBER_NO_PREFIX = "M"
+MEMBER_NO_DIGITS = 9
 
 
 class Tag(models.Model):
@@ -37,7 +45,16 @@ class Member(models.Model):
 
     member_no = models.CharField(_("member no"), max_length=20, unique=True)
     phone = models.CharField(_("mobile phone"), max_length=11, unique=True)
+    # Tills and staff ask for "the member whose phone ends in 5678": an indexed stored column.
+    phone_last4 = models.GeneratedField(
+        expression=Right("phone", 4),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+        verbose_name=_("phone last 4 digits"),
+    )
     name = models.CharField(_("name"), max_length=50, blank=True)
+    # Pinyin initials of the name (张三 -> "zs"), set by the services, for prefix search.
+    name_initials = models.CharField(_("name initials"), max_length=50, blank=True)
     gender = models.CharField(
         _("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN
     )
@@ -100,6 +117,10 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["home_store", "opened_at"]),
             models.Index(fields=["last_visit_at"]),
+            models.Index(fields=["phone_last4"], name="member_phone_last4"),
+            models.Index(fields=["name_initials"], name="member_name_initials"),
+            models.Index(fields=["name"], name="member_name"),
+            models.Index(fields=["opened_at"], name="member_opened_at"),
         ]
 
     def __str__(self):
@@ -115,3 +136,57 @@ def mask_phone(phone):
     if not phone or len(phone) < 7:
         return phone
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+def name_initials(name):
+    """Lower-case pinyin initials of a Chinese name (张三丰 -> "zsf"); other letters kept."""
+    if not name:
+        return ""
+    parts = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")
+    return "".join(p for p in parts if p.strip()).lower().replace(" ", "")[:50]
+
+
+class NumberSequence(models.Model):
+    """A counter row: the member number source on databases without sequences (SQLite).
+
+    PostgreSQL uses a real sequence instead, so concurrent card openings never queue on one row.
+    """
+
+    name = models.CharField(max_length=30, primary_key=True)
+    last = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+
+    def __str__(self):
+        return f"{self.name}: {self.last}"
+
+
+def format_member_no(number):
+    return f"{MEMBER_NO_PREFIX}{number:0{MEMBER_NO_DIGITS}d}"
+
+
+def member_no_sql():
+    """SQL expression giving a fresh member number per row, for set-based inserts (PostgreSQL)."""
+    return (
+        f"'{MEMBER_NO_PREFIX}' || lpad(nextval('{MEMBER_NO_SEQUENCE}')::text, "
+        f"{MEMBER_NO_DIGITS}, '0')"
+    )
+
+
+def allocate_member_nos(count):
+    """`count` new, never-used member numbers (M000000001, ...). Gaps are allowed."""
+    if count <= 0:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT nextval('{MEMBER_NO_SEQUENCE}') FROM generate_series(1, %s)", [count]
+            )
+            return [format_member_no(n) for (n,) in cursor.fetchall()]
+    # SQLite: the UPDATE takes the database write lock, so two writers cannot get the same range.
+    NumberSequence.objects.get_or_create(name="member_no")
+    NumberSequence.objects.filter(name="member_no").update(last=F("last") + count)
+    last = NumberSequence.objects.get(name="member_no").last
+    return [format_member_no(n) for n in range(last - count + 1, last + 1)]
