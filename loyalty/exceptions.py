@@ -6,3 +6,60 @@ from config.errors import DomainError
 class InsufficientPoints(DomainError):
     code = "insufficient_points"
     default_message = _("Not enough points.")
+
+
+class InvalidSale(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("The sale is not valid.")
+
+
+class DuplicateReceipt(DomainError):
+    code = "duplicate_receipt"
+    status = 409
+    default_message = _("This receipt was already posted with different content.")
+
+
+class RedemptionNotAllowed(DomainError):
+    code = "redemption_not_allowed"
+    default_message = _("These points cannot be redeemed on this sale.")
+
+
+class RefundExceedsSale(DomainError):
+    code = "refund_exceeds_sale"
+    default_message = _("The refund is more than what is left of the sale.")
+
+
+class DuplicateRefund(DomainError):
+    code = "duplicate_refund"
+    status = 409
+    default_message = _("This refund no was already used with different content.")
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+    default_message = _("This gift is out of stock in this store.")
+
+
+class GiftNotFound(DomainError):
+    code = "gift_not_found"
+    status = 404
+    default_message = _("No such gift.")
+
+
+class InvalidAdjustment(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("The adjustment is not valid.")
+
+
+class ApprovalNotAllowed(DomainError):
+    code = "approval_not_allowed"
+    status = 403
+    default_message = _("You cannot approve this adjustment.")
+
+
+class ExpiryAlreadyRunning(DomainError):
+    code = "expiry_running"
+    status = 409
+    default_message = _("Another points expiry run is in progress.")

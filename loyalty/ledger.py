@@ -8,11 +8,14 @@ path lives here too, for the same reason.
 Invariant kept here: balance == SUM(entries.points), and SUM(lots.remaining) == max(balance, 0).
 """
 
-from django.db import transaction
-from django.db.models import F
+from datetime import datetime, time
+
+from django.db import connection, models, transaction
+from django.db.models import F, Max, Min, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .exceptions import InsufficientPoints
+from .exceptions import ExpiryAlreadyRunning, InsufficientPoints
 from .models import LotConsumption, PointsAccount, PointsEntry, PointsLot
 
 Kind = PointsEntry.Kind
@@ -20,6 +23,7 @@ Kind = PointsEntry.Kind
 # Which lifetime counter a kind moves. Reversals move the counter of what they reverse back.
 EARNING_KINDS = {Kind.OPENING, Kind.EARN, Kind.BONUS}
 SPENDING_KINDS = {Kind.REDEEM, Kind.GIFT}
+_DEC = models.DecimalField(max_digits=14, decimal_places=2)
 
 
 def open_account(member):
@@ -37,13 +41,20 @@ def lock_account(member_id):
     return PointsAccount.objects.select_for_update().get(member_id=member_id)
 
 
-def _open_lots(account, lot_ids=None):
+def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=()):
     # First to expire, first spent; never-expiring lots last. Locked after the account (fixed
-    # order: account, then lots) so expiry and spending cannot deadlock.
+    # order: account, then lots) so expiry and spending cannot deadlock. A lot past its expiry
+    # is not spendable even before the nightly job has zeroed it; naming `lot_ids` (expiry,
+    # corrections) reaches such lots on purpose.
     lots = PointsLot.objects.select_for_update().filter(account=account, remaining__gt=0)
     if lot_ids is not None:
         lots = lots.filter(id__in=lot_ids)
-    return list(lots.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id"))
+    else:
+        lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at or timezone.now()))
+    lots = list(lots.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id"))
+    if prefer_lot_ids:
+        lots.sort(key=lambda lot: lot.id not in prefer_lot_ids)  # stable: FEFO within each
+    return lots
 
 
 @transaction.atomic
@@ -64,6 +75,9 @@ def post_points_entry(
     allow_negative: bool = False,
     lot_ids=None,
     at=None,
+    sale=None,
+    refund=None,
+    prefer_lot_ids=(),
 ) -> PointsEntry:
     """Write one points entry, move lots and the balance, under the account's row lock.
 
@@ -71,7 +85,8 @@ def post_points_entry(
       the points back to exactly the lots that spend took. A negative balance (debt) is paid
       first, so lots only ever hold what the member can spend.
     - points < 0 takes from lots first-to-expire-first (or only from `lot_ids`), recording
-      which. It raises InsufficientPoints if the balance does not cover it, unless
+      which (lots in `prefer_lot_ids` first: a refund takes back the sale's own lot). It
+      raises InsufficientPoints if the balance does not cover it, unless
       `allow_negative` (a refund taking back points already spent: the debt is then open).
     - `key` makes the write idempotent: a second call with the same key returns the first
       entry and changes nothing.
@@ -101,6 +116,8 @@ def post_points_entry(
         reference=reference[:100],
         key=key or None,
         reverses=reverses,
+        sale=sale,
+        refund=refund,
         created_at=at,
     )
     if points > 0:
@@ -119,7 +136,7 @@ def post_points_entry(
                     expires_at=expires_at,
                 )
     else:
-        _take(entry, account, -points, allow_negative, lot_ids)
+        _take(entry, account, -points, allow_negative, lot_ids, at, prefer_lot_ids)
 
     account.balance = old_balance + points
     fields = ["balance", "updated_at"]
@@ -130,6 +147,262 @@ def post_points_entry(
         fields.append(name)
     account.save(update_fields=fields)
     return entry
+
+
+# --- Sales and expiry: the hot paths, written with as few statements as the rules allow. ----
+
+
+def post_sale_points(
+    *,
+    account,
+    sale,
+    redeem: int,
+    earn: int,
+    expires_at,
+    spend,
+    source: str,
+    actor=None,
+    terminal=None,
+    at=None,
+):
+    """Redeem then earn for one sale on an account the caller has already locked.
+
+    The same rules as `post_points_entry` (FEFO, debt paid first, lifetime counters), in one
+    INSERT of both entries, one lot read, one lot write, and one account UPDATE that also moves
+    the tier progress counters (`spend` yuan and the points earned), never the balance's job.
+    Returns (redeem_entry or None, earn_entry or None).
+    """
+    at = at or timezone.now()
+    balance = account.balance
+    specs = []
+    if redeem:
+        if redeem > balance:
+            raise InsufficientPoints(fields={"points": [f"{balance} < {redeem}"]})
+        specs.append((Kind.REDEEM, -redeem, "redeem"))
+    if earn:
+        specs.append((Kind.EARN, earn, "earn"))
+    entries = []
+    running = balance
+    for kind, points, suffix in specs:
+        running += points
+        entries.append(
+            PointsEntry(
+                account=account,
+                kind=kind,
+                points=points,
+                balance_after=running,
+                store=sale.store,
+                terminal=terminal,
+                actor=actor,
+                source=source,
+                reference=sale.receipt_no[:100],
+                key=f"sale:{sale.pk}:{suffix}",
+                sale=sale,
+                created_at=at,
+            )
+        )
+    if entries:
+        PointsEntry.objects.bulk_create(entries)
+    redeem_entry = entries[0] if redeem else None
+    earn_entry = entries[-1] if earn else None
+    if redeem:
+        _take(redeem_entry, account, redeem, False, None, at)
+    if earn:
+        to_lots = earn - min(earn, max(-(balance - redeem), 0))
+        if to_lots:
+            PointsLot.objects.create(
+                account=account,
+                entry=earn_entry,
+                points=to_lots,
+                remaining=to_lots,
+                earned_at=at,
+                expires_at=expires_at,
+            )
+    account.balance = running
+    account.lifetime_redeemed += redeem
+    account.lifetime_earned += earn
+    account.qualifying_spend += spend
+    account.qualifying_points += earn
+    account.save(
+        update_fields=[
+            "balance",
+            "lifetime_redeemed",
+            "lifetime_earned",
+            "qualifying_spend",
+            "qualifying_points",
+            "updated_at",
+        ]
+    )
+    return redeem_entry, earn_entry
+
+
+def move_tier_progress(*, account, spend, points):
+    """Take refunded spend and points off the tier progress counters (never below zero)."""
+    PointsAccount.objects.filter(pk=account.pk).update(
+        qualifying_spend=Greatest(F("qualifying_spend") + spend, Value(0), output_field=_DEC),
+        qualifying_points=Greatest(F("qualifying_points") + points, Value(0)),
+    )
+
+
+EXPIRY_LOCK_ID = 0x10_7A17  # pg advisory lock id: one expiry run at a time, chain-wide
+
+
+def expiry_cutoff(as_of=None):
+    """`as_of` a date: the local midnight that starts it (the nightly run on 1 January expires
+    what expired at 00:00 that day); a datetime: that instant; None: now."""
+    if as_of is None:
+        return timezone.now()
+    if isinstance(as_of, datetime):
+        return as_of
+    return timezone.make_aware(datetime.combine(as_of, time()))
+
+
+def expire_points(*, as_of=None, source, actor=None, chunk_size=5000) -> dict:
+    """Expire what is left in every lot whose expiry is at or before `as_of`.
+
+    Set-based per chunk of accounts (by id range, one short transaction each, so a till waits
+    at most for one chunk): lock the chunk's accounts, then their due lots, zero the lots,
+    insert one EXPIRE entry per lot and move the balances, in one statement on PostgreSQL.
+    Every entry carries the key `expire:<lot>:<day>`, so a rerun as of the same day writes
+    nothing. A PostgreSQL advisory lock allows one run at a time (ExpiryAlreadyRunning).
+    Other databases take the per-lot path through `post_points_entry`.
+    Returns {"lots": n, "points": n, "accounts": n}.
+    """
+    cutoff = expiry_cutoff(as_of)
+    day = timezone.localtime(cutoff).date().isoformat()
+    totals = {"lots": 0, "points": 0, "accounts": 0}
+    if connection.vendor != "postgresql":
+        return expire_lots_one_by_one(cutoff=cutoff, day=day, source=source, actor=actor)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [EXPIRY_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            raise ExpiryAlreadyRunning()
+    try:
+        bounds = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=cutoff).aggregate(
+            lo=Min("account_id"), hi=Max("account_id")
+        )
+        if bounds["lo"] is None:
+            return totals
+        for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size):
+            lots, points, accounts = _expire_chunk(lo, lo + chunk_size, cutoff, day, source, actor)
+            totals["lots"] += lots
+            totals["points"] += points
+            totals["accounts"] += accounts
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [EXPIRY_LOCK_ID])
+    return totals
+
+
+@transaction.atomic
+def _expire_chunk(lo, hi, cutoff, day, source, actor):
+    params = {
+        "lo": lo,
+        "hi": hi,
+        "cutoff": cutoff,
+        "day": day,
+        "source": source,
+        "actor": actor.pk if actor else None,
+        "now": timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        # Accounts first, in id order, as every points writer does: no deadlock with a till.
+        cursor.execute(
+            """
+            SELECT a.id FROM loyalty_pointsaccount a
+            WHERE a.id >= %(lo)s AND a.id < %(hi)s AND EXISTS (
+                SELECT 1 FROM loyalty_pointslot l WHERE l.account_id = a.id
+                AND l.remaining > 0 AND l.expires_at <= %(cutoff)s)
+            ORDER BY a.id FOR UPDATE
+            """,
+            params,
+        )
+        if not cursor.fetchall():
+            return 0, 0, 0
+        # A lot already expired today (then given back by a refund) waits for tomorrow's run
+        # rather than colliding with its own key.
+        cursor.execute(
+            """
+            WITH due AS (
+                SELECT l.id, l.account_id, l.remaining FROM loyalty_pointslot l
+                WHERE l.account_id >= %(lo)s AND l.account_id < %(hi)s
+                  AND l.remaining > 0 AND l.expires_at <= %(cutoff)s
+                  AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry e
+                                  WHERE e.key = 'expire:' || l.id || ':' || %(day)s)
+                FOR UPDATE OF l
+            ),
+            zeroed AS (
+                UPDATE loyalty_pointslot l SET remaining = 0 FROM due WHERE l.id = due.id
+                RETURNING due.id, due.account_id, due.remaining
+            ),
+            per_account AS (
+                SELECT account_id, SUM(remaining) AS total FROM zeroed GROUP BY account_id
+            ),
+            accounts AS (
+                UPDATE loyalty_pointsaccount a
+                SET balance = a.balance - p.total,
+                    lifetime_expired = a.lifetime_expired + p.total,
+                    updated_at = %(now)s
+                FROM per_account p WHERE a.id = p.account_id
+                RETURNING a.id, a.balance + p.total AS before
+            ),
+            inserted AS (
+                INSERT INTO loyalty_pointsentry
+                    (account_id, kind, points, balance_after, source, actor_id, reason,
+                     reference, key, created_at)
+                SELECT z.account_id, 'expire', -z.remaining,
+                       acc.before - SUM(z.remaining) OVER (
+                           PARTITION BY z.account_id ORDER BY z.id),
+                       %(source)s, %(actor)s, '', 'lot:' || z.id,
+                       'expire:' || z.id || ':' || %(day)s, %(now)s
+                FROM zeroed z JOIN accounts acc ON acc.id = z.account_id
+                RETURNING points
+            )
+            SELECT COUNT(*), COALESCE(-SUM(points), 0), (SELECT COUNT(*) FROM accounts)
+            FROM inserted
+            """,
+            params,
+        )
+        lots, points, accounts = cursor.fetchone()
+    return lots, int(points), accounts
+
+
+def expire_lots_one_by_one(*, cutoff, day, source, actor=None, limit=None) -> dict:
+    """The per-lot path: one transaction and one `post_points_entry` per due lot. Used where
+    PostgreSQL is not, and as the benchmark's naive baseline."""
+    totals = {"lots": 0, "points": 0, "accounts": 0}
+    due = (
+        PointsLot.objects.filter(remaining__gt=0, expires_at__lte=cutoff)
+        .select_related("account__member")
+        .order_by("account_id", "id")
+    )
+    if limit:
+        due = due[:limit]
+    seen = set()
+    for lot in due.iterator(chunk_size=2000):
+        key = f"expire:{lot.pk}:{day}"
+        with transaction.atomic():
+            lot.refresh_from_db(fields=["remaining"])
+            if not lot.remaining or PointsEntry.objects.filter(key=key).exists():
+                continue
+            post_points_entry(
+                member=lot.account.member,
+                points=-lot.remaining,
+                kind=Kind.EXPIRE,
+                source=source,
+                actor=actor,
+                reference=f"lot:{lot.pk}",
+                key=key,
+                lot_ids=[lot.pk],
+            )
+        totals["lots"] += 1
+        totals["points"] += lot.remaining
+        seen.add(lot.account_id)
+    totals["accounts"] = len(seen)
+    return totals
+
+
+# --- end of sales and expiry ---------------------------------------------------------------
 
 
 def _counter_change(kind, points, reverses):
@@ -148,8 +421,8 @@ def _counter_change(kind, points, reverses):
     return None
 
 
-def _take(entry, account, need, allow_negative, lot_ids):
-    lots = _open_lots(account, lot_ids)
+def _take(entry, account, need, allow_negative, lot_ids, at=None, prefer_lot_ids=()):
+    lots = _open_lots(account, lot_ids, at, prefer_lot_ids)
     available = sum(lot.remaining for lot in lots)
     if need > available and not allow_negative:
         raise InsufficientPoints(fields={"points": [f"{available} < {need}"]})
@@ -164,9 +437,32 @@ def _take(entry, account, need, allow_negative, lot_ids):
         changed.append(lot)
         consumptions.append(LotConsumption(entry=entry, lot=lot, points=taken))
     if changed:
-        PointsLot.objects.bulk_update(changed, ["remaining"])
-        LotConsumption.objects.bulk_create(consumptions)
+        _save_lot_moves(entry, changed, consumptions)
     # `left` (if any) is the open debt: the balance goes negative, no lot backs it.
+
+
+def _save_lot_moves(entry, lots, consumptions):
+    """Write new lot remainders and their consumption rows: one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        PointsLot.objects.bulk_update(lots, ["remaining"])
+        LotConsumption.objects.bulk_create(consumptions)
+        return
+    values = ", ".join(["(%s::bigint, %s::integer)"] * len(consumptions))
+    params = [p for c in consumptions for p in (c.lot.id, c.points)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH moves(id, taken) AS (VALUES {values}),
+            updated AS (
+                UPDATE loyalty_pointslot lot SET remaining = lot.remaining - moves.taken
+                FROM moves WHERE lot.id = moves.id
+                RETURNING lot.id, moves.taken
+            )
+            INSERT INTO loyalty_lotconsumption (entry_id, lot_id, points)
+            SELECT %s, id, taken FROM updated
+            """,
+            [*params, entry.id],
+        )
 
 
 def _give_back(entry, spend, amount):

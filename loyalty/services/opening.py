@@ -1,9 +1,10 @@
-"""Every write to points, tiers, sales and rules. Each ends in loyalty.ledger for points."""
+"""Opening balances: points a member brings in."""
 
 from django.db import transaction
+from django.utils import timezone
 
-from .ledger import open_account, post_points_entry
-from .models import PointsEntry
+from loyalty.ledger import open_account, post_points_entry
+from loyalty.models import PointsEntry
 
 
 @transaction.atomic
@@ -17,6 +18,10 @@ def grant_opening_points(
     open_account(member)
     if not points:
         return None
+    if expires_at is None:
+        from .rules import expires_at_for
+
+        expires_at = expires_at_for(timezone.now())
     return post_points_entry(
         member=member,
         points=points,

@@ -1,0 +1,99 @@
+"""Manual points adjustments (积分调整) and their approval."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty.exceptions import ApprovalNotAllowed, InvalidAdjustment
+from loyalty.ledger import open_account, post_points_entry
+from loyalty.models import PointsAdjustment, PointsEntry
+
+from .rules import expires_at_for
+
+
+def _post(adjustment, actor):
+    open_account(adjustment.member)
+    entry = post_points_entry(
+        member=adjustment.member,
+        points=adjustment.points,
+        kind=PointsEntry.Kind.ADJUST,
+        source=adjustment.source,
+        actor=actor,
+        store=adjustment.store,
+        reason=f"{adjustment.get_reason_category_display()}: {adjustment.reason}",
+        reference=f"adjustment:{adjustment.pk}",
+        key=f"adjustment:{adjustment.pk}",
+        expires_at=expires_at_for(timezone.now()) if adjustment.points > 0 else None,
+    )
+    adjustment.entry = entry
+    adjustment.status = PointsAdjustment.Status.POSTED
+    return entry
+
+
+@transaction.atomic
+def adjust_points(
+    *, member, points, reason_category, reason, source, actor=None, store=None
+) -> PointsAdjustment:
+    """Add (positive) or take (negative) points by hand, with a reason category and text.
+
+    Up to settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD points (absolute) post at once; above
+    it the adjustment waits (status pending) for another head-office user to approve. Taking
+    points never drives the balance below zero (InsufficientPoints).
+    """
+    errors = {}
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        errors["points"] = [_("A non-zero whole number of points.")]
+    if reason_category not in PointsAdjustment.ReasonCategory.values:
+        errors["reason_category"] = [_("Choose a reason category.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("A reason is required.")]
+    if errors:
+        raise InvalidAdjustment(fields=errors)
+    needs_approval = abs(points) > settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD
+    adjustment = PointsAdjustment.objects.create(
+        member=member,
+        points=points,
+        reason_category=reason_category,
+        reason=reason.strip()[:200],
+        status=PointsAdjustment.Status.PENDING,
+        store=store,
+        source=source,
+        requested_by=actor,
+    )
+    if not needs_approval:
+        _post(adjustment, actor)
+        adjustment.save(update_fields=["entry", "status"])
+    return adjustment
+
+
+def _decide(adjustment, actor):
+    adjustment = PointsAdjustment.objects.select_for_update().get(pk=adjustment.pk)
+    if adjustment.status != PointsAdjustment.Status.PENDING:
+        raise ApprovalNotAllowed(_("This adjustment was already decided."))
+    if actor is None or not actor.has_perm("loyalty.approve_adjustment"):
+        raise ApprovalNotAllowed()
+    if adjustment.requested_by_id == actor.pk:
+        raise ApprovalNotAllowed(_("A second person must approve your own adjustment."))
+    adjustment.decided_by = actor
+    adjustment.decided_at = timezone.now()
+    return adjustment
+
+
+@transaction.atomic
+def approve_adjustment(*, adjustment, actor, source) -> PointsAdjustment:
+    """Post a pending adjustment. Needs `loyalty.approve_adjustment` and another user than the
+    one who asked (ApprovalNotAllowed)."""
+    adjustment = _decide(adjustment, actor)
+    _post(adjustment, actor)
+    adjustment.save(update_fields=["entry", "status", "decided_by", "decided_at"])
+    return adjustment
+
+
+@transaction.atomic
+def reject_adjustment(*, adjustment, actor, source) -> PointsAdjustment:
+    """Refuse a pending adjustment; no points move."""
+    adjustment = _decide(adjustment, actor)
+    adjustment.status = PointsAdjustment.Status.REJECTED
+    adjustment.save(update_fields=["status", "decided_by", "decided_at"])
+    return adjustment
