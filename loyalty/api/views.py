@@ -5,6 +5,10 @@ Each view validates the body with its serializer, resolves the member and calls 
 idempotency claim (stores.api.idempotency) commits or rolls back with it.
 """
 
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -12,6 +16,7 @@ from rest_framework.response import Response
 
 from config.errors import DomainError
 from loyalty import services as loyalty_services
+from loyalty.models import Gift, GiftStock, Sale
 from members.api.views import member_balances, resolve_member
 from stores.api.schema import IDEMPOTENCY_KEY, error_responses
 from stores.api.views import IdempotentTillAPIView, TillAPIView
@@ -79,10 +84,57 @@ def refund_answer(refund, points, stored_value):
     ).data
 
 
+def balances_after(*, sale=None, refund=None):
+    """(points, stored value) right after a sale or refund, read back from the ledgers.
+
+    The ledger entries a sale or refund wrote carry their balance after; when it wrote none
+    (no points moved, no stored value), the last entry before it tells the same.
+    """
+    from loyalty.models import PointsEntry
+    from members.models import WalletEntry
+
+    event = sale or refund
+    member_id = event.member_id
+    points_entries = PointsEntry.objects.filter(account__member_id=member_id).order_by(
+        "-created_at", "-pk"
+    )
+    own = points_entries.filter(**({"sale": sale, "refund": None} if sale else {"refund": refund}))
+    points = own.values_list("balance_after", flat=True).first()
+    if points is None:
+        points = (
+            points_entries.filter(created_at__lte=event.created_at)
+            .values_list("balance_after", flat=True)
+            .first()
+        ) or 0
+    wallet_entries = WalletEntry.objects.filter(wallet__member_id=member_id).order_by(
+        "-created_at", "-pk"
+    )
+    if sale is not None and sale.wallet_entry_id:
+        wallet_entries = wallet_entries.filter(pk=sale.wallet_entry_id)
+    elif refund is not None and refund.stored_value_returned:
+        # refund_sale gives stored value back under this key (members.services.wallet).
+        wallet_entries = wallet_entries.filter(
+            key=f"payment:{refund.sale.wallet_entry_id}:refund:{refund.pk}"
+        )
+    else:
+        wallet_entries = wallet_entries.filter(created_at__lte=event.created_at)
+    after = wallet_entries.values_list("principal_after", "bonus_after").first()
+    stored_value = sum(after) if after else Decimal("0.00")
+    return points, stored_value
+
+
+def gifts_with_stock(store):
+    """Active gifts with this store's stock (0 where the store holds none)."""
+    stock = GiftStock.objects.filter(gift=OuterRef("pk"), store=store).values("quantity")[:1]
+    return (
+        Gift.objects.filter(is_active=True)
+        .annotate(stock=Coalesce(Subquery(stock), Value(0)))
+        .order_by("code")
+    )
+
+
 def get_sale(store, receipt_no):
     """This store's sale with that receipt number, or 404 sale_not_found."""
-    from loyalty.models import Sale
-
     sale = (
         Sale.objects.select_related("member__tier")
         .filter(store=store, receipt_no=receipt_no)
@@ -206,10 +258,10 @@ class SaleDetailView(TillAPIView):
     )
     def get(self, request, receipt_no):
         sale = get_sale(self.store, receipt_no)
-        points, stored_value = member_balances(sale.member)
-        body = sale_answer(sale, points, stored_value)
+        body = sale_answer(sale, *balances_after(sale=sale))
         body["refunds"] = [
-            refund_answer(refund, points, stored_value) for refund in sale.refunds.all()
+            refund_answer(refund, *balances_after(refund=refund))
+            for refund in sale.refunds.select_related("sale").order_by("created_at", "pk")
         ]
         return Response(body)
 
@@ -327,7 +379,5 @@ class GiftListView(TillAPIView):
         responses={200: s.GiftSerializer(many=True), **error_responses()},
     )
     def get(self, request):
-        from loyalty import selectors as loyalty_selectors
-
-        gifts = loyalty_selectors.gifts_for_store(self.store)
+        gifts = gifts_with_stock(self.store)
         return Response(s.GiftSerializer(gifts, many=True).data)
