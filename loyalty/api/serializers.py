@@ -107,4 +107,4 @@ class GiftSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     points = serializers.IntegerField(help_text="Points for one.")
-    stock = serializers.IntegerField(allow_null=True, help_text="This store's stock.")
+    stock = serializers.IntegerField(source="store_stock", help_text="This store's stock.")

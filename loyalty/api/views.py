@@ -128,7 +128,7 @@ def gifts_with_stock(store):
     stock = GiftStock.objects.filter(gift=OuterRef("pk"), store=store).values("quantity")[:1]
     return (
         Gift.objects.filter(is_active=True)
-        .annotate(stock=Coalesce(Subquery(stock), Value(0)))
+        .annotate(store_stock=Coalesce(Subquery(stock), Value(0)))
         .order_by("code")
     )
 
