@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from import_export.formats.base_formats import CSV, XLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -133,6 +134,11 @@ STORAGES = {
         )
     },
 }
+
+# django-import-export: Excel first (what head office uses), CSV for very large files.
+IMPORT_FORMATS = [XLSX, CSV]
+EXPORT_FORMATS = [XLSX, CSV]
+IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -496,3 +496,127 @@ def _give_back(entry, spend, amount):
         )
     PointsLot.objects.bulk_update(changed, ["remaining"])
     LotConsumption.objects.bulk_create(consumptions)
+
+
+# --------------------------------------------------------------------------- bulk opening
+
+
+def _other_columns(model, given):
+    """(column, value) for the concrete fields not in `given`, at their Python defaults, so a
+    set-based INSERT stays valid when a field with a default is added to the model."""
+    from django.db import connection
+
+    pairs = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.generated or field.column in given:
+            continue
+        value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
+        pairs.append((field.column, field.get_db_prep_save(value, connection)))
+    return pairs
+
+
+def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -> int:
+    """Open points accounts for new members and post their opening points, set-based.
+
+    `items`: iterable of (member_id, points, expires_at, store_id, reference). Only members
+    without a points account are touched (the account is created here, with an OPENING entry
+    and a lot when points > 0), so a rerun adds nothing. Returns the number of entries posted.
+    On PostgreSQL: COPY into a temporary table and one INSERT per table; elsewhere the same
+    result through `post_points_entry` row by row.
+    """
+    from django.db import connection
+
+    at = at or timezone.now()
+    actor_id = getattr(actor, "pk", actor)
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            return _bulk_opening_points_orm(items, source, actor, reason, at)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _opening_points (member_id bigint, "
+                "points integer, expires_at timestamptz, store_id bigint, reference text) "
+                "ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE _opening_points")
+            with cursor.copy(
+                "COPY _opening_points (member_id, points, expires_at, store_id, reference) "
+                "FROM STDIN"
+            ) as copy:
+                for item in items:
+                    copy.write_row(item)
+            account_given = {"member_id", "balance", "lifetime_earned"}
+            account_other = _other_columns(PointsAccount, account_given)
+            entry_given = {
+                "account_id", "kind", "points", "balance_after", "store_id", "actor_id",
+                "source", "reason", "reference", "key", "created_at",
+            }  # fmt: skip
+            entry_other = _other_columns(PointsEntry, entry_given)
+            lot_given = {"account_id", "entry_id", "points", "remaining", "earned_at", "expires_at"}
+            lot_other = _other_columns(PointsLot, lot_given)
+
+            def cols(other):
+                return "".join(f", {column}" for column, _ in other)
+
+            def vals(other):
+                return "".join(", %s" for _ in other)
+
+            cursor.execute(
+                f"""
+                WITH acc AS (
+                    INSERT INTO {PointsAccount._meta.db_table}
+                        (member_id, balance, lifetime_earned{cols(account_other)})
+                    SELECT t.member_id, t.points, t.points{vals(account_other)}
+                    FROM _opening_points t
+                    ON CONFLICT (member_id) DO NOTHING
+                    RETURNING id, member_id
+                ), ent AS (
+                    INSERT INTO {PointsEntry._meta.db_table}
+                        (account_id, kind, points, balance_after, store_id, actor_id, source,
+                         reason, reference, key, created_at{cols(entry_other)})
+                    SELECT acc.id, %s, t.points, t.points, t.store_id, %s, %s, %s,
+                           left(t.reference, 100), 'opening:points:' || t.member_id,
+                           %s{vals(entry_other)}
+                    FROM acc JOIN _opening_points t ON t.member_id = acc.member_id
+                    WHERE t.points > 0
+                    RETURNING id, account_id, points
+                )
+                INSERT INTO {PointsLot._meta.db_table}
+                    (account_id, entry_id, points, remaining, earned_at, expires_at
+                     {cols(lot_other)})
+                SELECT ent.account_id, ent.id, ent.points, ent.points, %s,
+                       t.expires_at{vals(lot_other)}
+                FROM ent JOIN acc ON acc.id = ent.account_id
+                     JOIN _opening_points t ON t.member_id = acc.member_id
+                """,
+                [value for _, value in account_other]
+                + [Kind.OPENING, actor_id, source, reason[:200], at]
+                + [value for _, value in entry_other]
+                + [at]
+                + [value for _, value in lot_other],
+            )
+            return cursor.rowcount
+
+
+def _bulk_opening_points_orm(items, source, actor, reason, at):
+    from stores.models import Store
+
+    posted = 0
+    for member_id, points, expires_at, store_id, reference in items:
+        account, created = PointsAccount.objects.get_or_create(member_id=member_id)
+        if not created or not points:
+            continue
+        post_points_entry(
+            member=account.member,
+            points=points,
+            kind=Kind.OPENING,
+            source=source,
+            actor=actor,
+            store=Store(pk=store_id) if store_id else None,
+            reason=reason,
+            reference=reference,
+            key=f"opening:points:{member_id}",
+            expires_at=expires_at,
+            at=at,
+        )
+        posted += 1
+    return posted

@@ -161,3 +161,105 @@ def post_count_card_entry(
 
 
 # --- end of count cards ----------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------- bulk opening
+
+
+def _other_columns(model, given):
+    """(column, value) for the concrete fields not in `given`, at their Python defaults, so a
+    set-based INSERT stays valid when a field with a default is added to the model."""
+    from django.db import connection
+
+    pairs = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.generated or field.column in given:
+            continue
+        value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
+        pairs.append((field.column, field.get_db_prep_save(value, connection)))
+    return pairs
+
+
+def bulk_post_opening_balances(*, items, source, actor=None, reason="", at=None) -> int:
+    """Open wallets for new members and post their opening stored value, set-based.
+
+    `items`: iterable of (member_id, amount, store_id, reference); the amount is principal
+    (money the member paid into the old system). Only members without a wallet are touched (the
+    wallet is created here, with an OPENING entry when amount > 0), so a rerun adds nothing.
+    Returns the number of entries posted. On PostgreSQL: COPY into a temporary table and one
+    INSERT per table; elsewhere the same result through `post_wallet_entry` row by row.
+    """
+    from django.db import connection
+
+    at = at or timezone.now()
+    actor_id = getattr(actor, "pk", actor)
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            return _bulk_opening_balances_orm(items, source, actor, reason, at)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _opening_wallets (member_id bigint, "
+                "amount numeric(12, 2), store_id bigint, reference text) ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE _opening_wallets")
+            with cursor.copy(
+                "COPY _opening_wallets (member_id, amount, store_id, reference) FROM STDIN"
+            ) as copy:
+                for item in items:
+                    copy.write_row(item)
+            wallet_other = _other_columns(Wallet, {"member_id", "principal", "bonus"})
+            entry_given = {
+                "wallet_id", "kind", "principal", "bonus", "principal_after", "bonus_after",
+                "store_id", "actor_id", "source", "reason", "reference", "key", "created_at",
+            }  # fmt: skip
+            entry_other = _other_columns(WalletEntry, entry_given)
+            cursor.execute(
+                f"""
+                WITH w AS (
+                    INSERT INTO {Wallet._meta.db_table} (member_id, principal, bonus
+                        {"".join(f", {c}" for c, _ in wallet_other)})
+                    SELECT t.member_id, t.amount, 0{"".join(", %s" for _ in wallet_other)}
+                    FROM _opening_wallets t
+                    ON CONFLICT (member_id) DO NOTHING
+                    RETURNING id, member_id
+                )
+                INSERT INTO {WalletEntry._meta.db_table}
+                    (wallet_id, kind, principal, bonus, principal_after, bonus_after, store_id,
+                     actor_id, source, reason, reference, key, created_at
+                     {"".join(f", {c}" for c, _ in entry_other)})
+                SELECT w.id, %s, t.amount, 0, t.amount, 0, t.store_id, %s, %s, %s,
+                       left(t.reference, 100), 'opening:wallet:' || t.member_id, %s
+                       {"".join(", %s" for _ in entry_other)}
+                FROM w JOIN _opening_wallets t ON t.member_id = w.member_id
+                WHERE t.amount > 0
+                """,
+                [value for _, value in wallet_other]
+                + [WalletEntry.Kind.OPENING, actor_id, source, reason[:200], at]
+                + [value for _, value in entry_other],
+            )
+            return cursor.rowcount
+
+
+def _bulk_opening_balances_orm(items, source, actor, reason, at):
+    from stores.models import Store
+
+    posted = 0
+    for member_id, amount, store_id, reference in items:
+        wallet, created = Wallet.objects.get_or_create(member_id=member_id)
+        if not created or not amount:
+            continue
+        post_wallet_entry(
+            member=wallet.member,
+            kind=WalletEntry.Kind.OPENING,
+            principal=amount,
+            bonus=Decimal("0.00"),
+            source=source,
+            actor=actor,
+            store=Store(pk=store_id) if store_id else None,
+            reason=reason,
+            reference=reference,
+            key=f"opening:wallet:{member_id}",
+            at=at,
+        )
+        posted += 1
+    return posted

@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from .access import StoreScopedAdminMixin
 from .models import Region, Staff, Store, Terminal, TerminalAPIKey
+from .resources import StaffResource
 from .services import revoke_terminal_keys
 
 
@@ -22,7 +24,8 @@ class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Staff)
-class StaffAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StaffAdmin(StoreScopedAdminMixin, ExportMixin, admin.ModelAdmin):
+    resource_classes = [StaffResource]
     list_display = ["employee_no", "name", "store", "role", "user", "is_active"]
     list_filter = ["store", "role", "is_active"]
     search_fields = ["=employee_no", "name"]

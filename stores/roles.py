@@ -6,7 +6,6 @@ that later apps add are covered without touching this file; `extra` names single
 """
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
 
 HEAD_OFFICE = "总部"
 STORE_MANAGER = "门店店长"
@@ -45,23 +44,22 @@ LEDGER_MODELS = {"pointsentry", "pointslot", "lotconsumption", "walletentry", "t
 
 
 def _permissions_for(role, using):
-    query = Q()
-    for app, actions in role["actions"].items():
-        codename = Q()
-        for action in actions:
-            codename |= Q(codename__startswith=f"{action}_")
-        query |= Q(content_type__app_label=app) & codename
-    for name in role["extra"]:
-        app, codename = name.split(".")
-        query |= Q(content_type__app_label=app, codename=codename)
-    perms = Permission.objects.using(using).filter(query).select_related("content_type")
-    return [
-        p
-        for p in perms
-        if not (
-            p.content_type.model in LEDGER_MODELS and p.codename.split("_", 1)[0] in NEVER_GRANTED
-        )
-    ]
+    extra = {tuple(name.split(".")) for name in role["extra"]}
+    perms = Permission.objects.using(using).filter(
+        content_type__app_label__in=set(role["actions"]) | {app for app, _ in extra}
+    ).select_related("content_type")
+    granted = []
+    for perm in perms:
+        app, model = perm.content_type.app_label, perm.content_type.model
+        action = perm.codename.split("_", 1)[0]
+        # Only the model's own default permission matches an action: "view_all_stores" is not
+        # "view_store" and is granted only when listed in `extra`.
+        default = perm.codename == f"{action}_{model}" and action in role["actions"].get(app, ())
+        if (default and not (model in LEDGER_MODELS and action in NEVER_GRANTED)) or (
+            (app, perm.codename) in extra
+        ):
+            granted.append(perm)
+    return granted
 
 
 def sync_role_groups(using="default"):

@@ -231,7 +231,7 @@ def normalize_phone(value) -> str:
 # column look like "1990-01-02 00:00:00".
 _SEPARATED_DATE_RE = re.compile(
     r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})"
-    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+    r"(?:[ T](?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?"
 )
 _CHINESE_DATE_RE = re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?")
 _COMPACT_DATE_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
@@ -543,7 +543,8 @@ def normalize_text(value, max_length: int | None = None) -> str:
     if max_length is not None and len(text) > max_length:
         raise RowError(
             _(
-                "Text is too long (%(length)d characters, at most %(max_length)d allowed): %(value)s"
+                "Text is too long (%(length)d characters, at most %(max_length)d allowed): "
+                "%(value)s"
             ),
             code="text_too_long",
             params={"length": len(text), "max_length": max_length, "value": _display(text)},

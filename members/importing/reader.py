@@ -7,11 +7,11 @@ row is 2, blank rows included in the count, so an error report such as
 Cell values are passed through untouched for the ``normalize_*`` functions,
 except that empty cells are always ``None`` (calamine reports them as "").
 
-Memory: Excel files are parsed by calamine (Rust) into a compact in-memory
-grid when the sheet is opened; Python objects are then created one row at a
-time by ``CalamineSheet.iter_rows()``. CSV files are decoded and parsed
-strictly one record at a time. Either way memory does not grow with the
-number of Python rows held by the caller.
+Memory: calamine (Rust) loads the whole sheet into a compact grid when it is
+opened - the library has no row-streaming API - but Python objects are only
+created one row at a time by ``CalamineSheet.iter_rows()``, so the Python
+heap stays flat however many rows the sheet has. CSV files are decoded and
+parsed strictly one record at a time.
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ Balances are never touched here directly: opening points go through
 
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.ledger import bulk_post_opening_points
 from loyalty.models import Tier
 from loyalty.services import grant_opening_points
 from members.exceptions import (
@@ -23,11 +24,11 @@ from members.exceptions import (
     MemberNotFound,
 )
 from members.importing.normalize import RowError, normalize_phone
-from members.ledger import CENT, open_wallet, post_wallet_entry
+from members.ledger import CENT, bulk_post_opening_balances, open_wallet, post_wallet_entry
 from members.models import Card, CardBatch, Member, Tag, WalletEntry
 from members.models.cards import CARD_NO_LENGTH, make_card_no
-from members.models.member import allocate_member_nos, name_initials
-from stores.models import Source
+from members.models.member import allocate_member_nos, member_no_sql, name_initials
+from stores.models import Source, Store
 
 # How a service `source` maps to the member's "opened through".
 MEMBER_SOURCE = {
@@ -355,3 +356,198 @@ def report_card_lost_and_replace(*, card, new_card_no, source, actor=None) -> Ca
     new.activated_at = new.status_changed_at = now
     new.save(update_fields=["status", "member", "activated_at", "status_changed_at"])
     return new
+
+
+# --------------------------------------------------------------------------- bulk opening
+
+
+def _other_columns(model, given):
+    pairs = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.generated or field.column in given:
+            continue
+        value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
+        pairs.append((field.column, field.get_db_prep_save(value, connection)))
+    return pairs
+
+
+STAGE_COLUMNS = [
+    ("row_no", "integer"),
+    ("phone", "varchar(11)"),
+    ("name", "varchar(50)"),
+    ("name_initials", "varchar(50)"),
+    ("gender", "varchar(1)"),
+    ("birthday", "date"),
+    ("email", "varchar(254)"),
+    ("address", "varchar(200)"),
+    ("tier_id", "bigint"),
+    ("home_store_id", "bigint"),
+    ("points", "integer"),
+    ("stored_value", "numeric(12, 2)"),
+    ("referrer_phone", "varchar(11)"),
+    ("card_no", "varchar(20)"),
+    ("notes", "text"),
+    ("points_expire_at", "timestamptz"),
+]
+
+
+@transaction.atomic
+def bulk_open_members(*, rows, source, actor=None, at=None) -> dict:
+    """Open many members at once (an import): the same result as `open_member` per row.
+
+    `rows`: validated dicts with the keys of STAGE_COLUMNS (phones unique within `rows`;
+    referrers and cards already checked). A phone that became a member meanwhile is skipped.
+    Opening points and stored value go through the ledgers' bulk writers. Returns
+    {phone: member_id} for the members opened.
+    """
+    at = at or timezone.now()
+    if connection.vendor != "postgresql":
+        return _bulk_open_members_orm(rows, source, actor, at)
+    names = [name for name, _type in STAGE_COLUMNS]
+    given = set(names) - {"row_no", "points", "stored_value", "referrer_phone", "card_no"}
+    given |= {"member_no", "source", "opened_at", "opened_by_id", "status"}
+    given -= {"points_expire_at"}
+    member_other = _other_columns(Member, given)
+    profile = [n for n in names if n in given]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _member_import ("
+            + ", ".join(f"{n} {t}" for n, t in STAGE_COLUMNS)
+            + ", member_id bigint) ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE _member_import")
+        with cursor.copy(f"COPY _member_import ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(n) for n in names])
+        # One INSERT for every member; member numbers from the sequence, in file order.
+        cursor.execute(
+            f"""
+            WITH ins AS (
+                INSERT INTO {Member._meta.db_table}
+                    (member_no, source, opened_at, opened_by_id, status, {", ".join(profile)}
+                     {"".join(f", {c}" for c, _ in member_other)})
+                SELECT {member_no_sql()}, %s, %s, %s, %s, {", ".join(f"s.{n}" for n in profile)}
+                       {"".join(", %s" for _ in member_other)}
+                FROM (SELECT * FROM _member_import ORDER BY row_no) s
+                ON CONFLICT (phone) DO NOTHING
+                RETURNING id, phone
+            )
+            UPDATE _member_import s SET member_id = ins.id FROM ins WHERE s.phone = ins.phone
+            """,
+            [MEMBER_SOURCE.get(source, Member.Source.IMPORT), at, getattr(actor, "pk", None)]
+            + [Member.Status.ACTIVE]
+            + [value for _, value in member_other],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {Member._meta.db_table} m SET referrer_id = r.id
+            FROM _member_import s JOIN {Member._meta.db_table} r ON r.phone = s.referrer_phone
+            WHERE m.id = s.member_id AND s.referrer_phone <> ''
+            """
+        )
+        cursor.execute(
+            f"""
+            UPDATE {Card._meta.db_table} c
+            SET status = %s, member_id = s.member_id, activated_at = %s, status_changed_at = %s
+            FROM _member_import s
+            WHERE c.card_no = s.card_no AND s.member_id IS NOT NULL AND c.status = %s
+            """,
+            [Card.Status.ACTIVE, at, at, Card.Status.UNISSUED],
+        )
+        cursor.execute(
+            "SELECT member_id, phone, points, points_expire_at, home_store_id, stored_value, "
+            "row_no FROM _member_import WHERE member_id IS NOT NULL"
+        )
+        opened = cursor.fetchall()
+    reference = _("import row %(row)s")
+    bulk_post_opening_points(
+        items=(
+            (mid, pts, exp, store, str(reference) % {"row": n})
+            for mid, _p, pts, exp, store, _sv, n in opened
+        ),
+        source=source,
+        actor=actor,
+        at=at,
+    )
+    bulk_post_opening_balances(
+        items=(
+            (mid, sv, store, str(reference) % {"row": n})
+            for mid, _p, _pts, _exp, store, sv, n in opened
+        ),
+        source=source,
+        actor=actor,
+        reason=_("Opening balance"),
+        at=at,
+    )
+    return {phone: mid for mid, phone, *_rest in opened}
+
+
+def _bulk_open_members_orm(rows, source, actor, at):
+    """Row by row through open_member (SQLite, the embedded default): identical results."""
+    tiers = {t.pk: t for t in Tier.objects.all()}
+    stores = {s.pk: s for s in Store.objects.all()}
+    opened, referrers, cards = {}, {}, {}
+    for row in rows:
+        try:
+            with transaction.atomic():
+                member = open_member(
+                    phone=row["phone"],
+                    home_store=stores[row["home_store_id"]],
+                    source=source,
+                    actor=actor,
+                    name=row["name"],
+                    gender=row["gender"],
+                    birthday=row["birthday"],
+                    email=row["email"],
+                    address=row["address"],
+                    tier=tiers.get(row["tier_id"]),
+                    initial_points=row["points"],
+                    initial_stored_value=row["stored_value"],
+                    notes=row["notes"],
+                    initial_points_expire_at=row["points_expire_at"],
+                    reference=_("import row %(row)s") % {"row": row["row_no"]},
+                )
+        except MemberExists:
+            continue
+        opened[member.phone] = member.pk
+        if row.get("referrer_phone"):
+            referrers[member.pk] = row["referrer_phone"]
+        if row.get("card_no"):
+            cards[row["card_no"]] = member.pk
+    by_phone = dict(
+        Member.objects.filter(phone__in=set(referrers.values())).values_list("phone", "pk")
+    )
+    for member_id, phone in referrers.items():
+        if phone in by_phone:
+            Member.objects.filter(pk=member_id).update(referrer_id=by_phone[phone])
+    for card_no, member_id in cards.items():
+        Card.objects.filter(card_no=card_no, status=Card.Status.UNISSUED).update(
+            status=Card.Status.ACTIVE, member_id=member_id, activated_at=at, status_changed_at=at
+        )
+    return opened
+
+
+@transaction.atomic
+def bulk_update_member_profiles(*, updates, source, actor=None) -> int:
+    """Overwrite profile fields of existing members (import with --update-existing).
+
+    `updates`: {member_id: {field: value}} with fields from PROFILE_FIELDS only; balances are
+    never touched. Returns how many members changed.
+    """
+    changed = 0
+    members = Member.objects.in_bulk(list(updates))
+    batch = []
+    for member_id, fields in updates.items():
+        member = members.get(member_id)
+        if member is None:
+            continue
+        bad = set(fields) - set(PROFILE_FIELDS)
+        if bad:
+            raise InvalidMember(fields={name: [_("Cannot be changed here.")] for name in bad})
+        for field, value in fields.items():
+            setattr(member, field, value)
+        member.name_initials = name_initials(member.name)
+        batch.append(member)
+        changed += 1
+    Member.objects.bulk_update(batch, [*PROFILE_FIELDS, "name_initials"], batch_size=1000)
+    return changed

@@ -82,7 +82,10 @@ def test_it_refuses_a_phone_that_is_already_a_member(chain):
     [
         ({"phone": "12345"}, "phone"),
         ({"phone": "13900000000", "initial_points": -1}, "initial_points"),
-        ({"phone": "13900000000", "initial_stored_value": Decimal("-0.01")}, "initial_stored_value"),
+        (
+            {"phone": "13900000000", "initial_stored_value": Decimal("-0.01")},
+            "initial_stored_value",
+        ),
         ({"phone": "13900000000", "gender": "X"}, "gender"),
         ({"phone": "13900000000", "referrer_phone": "13700000000"}, "referrer_phone"),
     ],

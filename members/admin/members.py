@@ -1,0 +1,394 @@
+"""Member list, card opening (开卡) and bulk actions. Thin: every change calls a service."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Concat, Left, Right
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from config.errors import DomainError
+from loyalty.models import Tier
+from members.models import Card, Member, Tag
+from members.resources import export_members_xlsx
+from members.services import (
+    change_members_tier,
+    open_member,
+    set_members_status,
+    tag_members,
+    update_member_profile,
+)
+from members.services.members import PROFILE_FIELDS
+from stores.access import StoreScopedAdminMixin, scope_queryset
+from stores.models import Source, Staff, Store
+
+from .common import EstimatedCountPaginator, apply_domain_error
+
+FULL_PHONE = "members.view_full_phone"
+
+
+def can_see_full_phone(user):
+    return user.has_perm(FULL_PHONE)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+class BirthdayMonthFilter(admin.SimpleListFilter):
+    title = gettext_lazy("birthday month")
+    parameter_name = "birthday_month"
+
+    def lookups(self, request, model_admin):
+        return [(str(m), _("%(month)d月") % {"month": m}) for m in range(1, 13)]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(birthday__month=int(self.value()))
+        return queryset
+
+
+class HomeStoreFilter(admin.SimpleListFilter):
+    """Only the stores the user may see (a store manager never learns other stores' names)."""
+
+    title = gettext_lazy("home store")
+    parameter_name = "home_store"
+
+    def lookups(self, request, model_admin):
+        stores = scope_queryset(Store.objects.all(), request.user, "id")
+        return [(str(s.pk), str(s)) for s in stores]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(home_store_id=int(self.value()))
+        return queryset
+
+
+class OpenMemberForm(forms.Form):
+    """开卡: the fields of open_member. Validation of the rules happens in the service."""
+
+    phone = forms.CharField(label=gettext_lazy("mobile phone"), max_length=20)
+    name = forms.CharField(label=gettext_lazy("name"), max_length=50, required=False)
+    gender = forms.ChoiceField(
+        label=gettext_lazy("gender"), choices=Member.Gender.choices, initial="U"
+    )
+    birthday = forms.DateField(
+        label=gettext_lazy("birthday"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    email = forms.EmailField(label=gettext_lazy("email"), required=False)
+    address = forms.CharField(label=gettext_lazy("address"), max_length=200, required=False)
+    home_store = forms.ModelChoiceField(label=gettext_lazy("home store"), queryset=Store.objects)
+    tier = forms.ModelChoiceField(
+        label=gettext_lazy("initial tier"), queryset=Tier.objects.all(), required=False
+    )
+    initial_points = forms.IntegerField(label=gettext_lazy("initial points"), initial=0)
+    initial_stored_value = forms.DecimalField(
+        label=gettext_lazy("initial stored value"),
+        max_digits=12,
+        decimal_places=2,
+        initial=Decimal("0.00"),
+    )
+    commission_staff = forms.ModelChoiceField(
+        label=gettext_lazy("commission staff"), queryset=Staff.objects, required=False
+    )
+    referrer_phone = forms.CharField(
+        label=gettext_lazy("referrer phone"), max_length=20, required=False
+    )
+    card_no = forms.CharField(
+        label=gettext_lazy("card no"),
+        max_length=20,
+        required=False,
+        help_text=gettext_lazy("A pre-printed card from a card batch (optional)."),
+    )
+    notes = forms.CharField(label=gettext_lazy("notes"), widget=forms.Textarea, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        stores = scope_queryset(Store.objects.filter(is_active=True), user, "id")
+        self.fields["home_store"].queryset = stores
+        self.fields["commission_staff"].queryset = Staff.objects.filter(
+            store__in=stores, is_active=True
+        )
+        self.fields["tier"].initial = Tier.objects.filter(is_default=True).first()
+
+
+class TierForm(forms.Form):
+    tier = forms.ModelChoiceField(label=gettext_lazy("tier"), queryset=Tier.objects.all())
+
+
+class TagForm(forms.Form):
+    tag = forms.CharField(label=gettext_lazy("tag"), max_length=30)
+
+
+@admin.register(Member)
+class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    store_field = "home_store"
+    list_display = [
+        "member_no",
+        "name",
+        "phone_shown",
+        "card_no_shown",
+        "tier",
+        "home_store",
+        "status",
+        "points",
+        "stored_value",
+        "opened_at",
+        "last_visit_at",
+    ]
+    list_display_links = ["member_no", "name"]
+    list_filter = [
+        "tier",
+        HomeStoreFilter,
+        "status",
+        "tags",
+        BirthdayMonthFilter,
+        ("opened_at", admin.DateFieldListFilter),
+        ("last_visit_at", admin.DateFieldListFilter),
+    ]
+    # Shown for the search box's help; get_search_results picks the indexed lookup by shape.
+    search_fields = ["=member_no", "^phone", "=phone_last4", "^name", "^name_initials"]
+    search_help_text = gettext_lazy(
+        "Phone (full or last 4 digits), card no, member no, name or pinyin initials (张三: zs)."
+    )
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    autocomplete_fields = ["tags"]
+    raw_id_fields = ["referrer"]
+    actions = ["freeze", "unfreeze", "change_tier", "add_tag", "export_selected"]
+    fieldsets = [
+        (None, {"fields": ["member_no", "phone_shown", "card_no_shown", "status"]}),
+        (
+            gettext_lazy("Profile"),
+            {"fields": ["name", "gender", "birthday", "email", "address", "notes", "tags"]},
+        ),
+        (
+            gettext_lazy("Membership"),
+            {"fields": ["tier", "home_store", "commission_staff", "referrer", "source"]},
+        ),
+        (
+            gettext_lazy("Balances"),
+            {"fields": ["points", "stored_value", "opened_at", "opened_by", "last_visit_at"]},
+        ),
+    ]
+    readonly_fields = [
+        "member_no",
+        "phone_shown",
+        "card_no_shown",
+        "status",
+        "referrer",
+        "source",
+        "points",
+        "stored_value",
+        "opened_at",
+        "opened_by",
+        "last_visit_at",
+    ]
+
+    def get_queryset(self, request):
+        active_card = Card.objects.filter(member=OuterRef("pk"), status=Card.Status.ACTIVE).values(
+            "card_no"
+        )[:1]
+        phone = (
+            F("phone")
+            if can_see_full_phone(request.user)
+            else Concat(Left("phone", 3), Value("****"), Right("phone", 4))
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("home_store", "tier", "points_account", "wallet")
+            .annotate(card_no=Subquery(active_card), shown_phone=phone)
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Pick the indexed lookup by the shape of what was typed; never a LIKE '%x%'."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        digits = term.replace(" ", "").replace("-", "")
+        if digits.isdigit():
+            condition = Q(member_no=term) | Q(
+                pk__in=Card.objects.filter(card_no=digits).values("member_id")
+            )
+            if len(digits) == 4:
+                condition |= Q(phone_last4=digits)
+            elif len(digits) == 11:
+                condition |= Q(phone=digits)
+            elif len(digits) < 11:
+                condition |= Q(phone__startswith=digits)
+        elif term.isascii() and term.isalpha():
+            condition = Q(name_initials__startswith=term.lower()) | Q(member_no__iexact=term)
+        else:
+            condition = Q(name__startswith=term) | Q(member_no=term)
+        return queryset.filter(condition), False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        # Members carry ledgers; they are closed (status), never deleted from the admin.
+        return False
+
+    # ------------------------------------------------------------------ columns
+
+    @admin.display(description=gettext_lazy("mobile phone"), ordering="phone")
+    def phone_shown(self, obj):
+        return getattr(obj, "shown_phone", None) or obj.masked_phone
+
+    @admin.display(description=gettext_lazy("card no"))
+    def card_no_shown(self, obj):
+        return getattr(obj, "card_no", None) or "-"
+
+    @admin.display(description=gettext_lazy("points"), ordering="points_account__balance")
+    def points(self, obj):
+        account = getattr(obj, "points_account", None)
+        return account.balance if account else 0
+
+    @admin.display(description=gettext_lazy("stored value"))
+    def stored_value(self, obj):
+        wallet = getattr(obj, "wallet", None)
+        return wallet.balance if wallet else Decimal("0.00")
+
+    # ------------------------------------------------------------------ saving
+
+    def save_model(self, request, obj, form, change):
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in (*PROFILE_FIELDS, "tier", "home_store", "commission_staff")
+        }
+        update_member_profile(member=obj, source=Source.ADMIN, actor=request.user, **changes)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """开卡: a plain form whose only effect is one call of open_member."""
+        if not self.has_add_permission(request):
+            return self.changeform_view(request, None, form_url, extra_context)
+        form = OpenMemberForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                member = open_member(
+                    phone=data["phone"],
+                    home_store=data["home_store"],
+                    source=Source.ADMIN,
+                    actor=request.user,
+                    name=data["name"],
+                    gender=data["gender"],
+                    birthday=data["birthday"],
+                    email=data["email"],
+                    address=data["address"],
+                    tier=data["tier"],
+                    initial_points=data["initial_points"],
+                    initial_stored_value=data["initial_stored_value"],
+                    commission_staff=data["commission_staff"],
+                    referrer_phone=data["referrer_phone"],
+                    card_no=data["card_no"],
+                    notes=data["notes"],
+                )
+            except DomainError as error:
+                apply_domain_error(request, form, error)
+            else:
+                self.log_addition(request, member, [{"added": {}}])
+                messages.success(
+                    request, _("Member %(member)s opened.") % {"member": member.member_no}
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:members_member_change", args=[member.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Open a member card"),
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/members/open_member.html", context)
+
+    # ------------------------------------------------------------------ actions
+
+    @admin.action(description=gettext_lazy("Freeze selected members"), permissions=["change"])
+    def freeze(self, request, queryset):
+        count = set_members_status(
+            members=queryset, status=Member.Status.FROZEN, source=Source.ADMIN, actor=request.user
+        )
+        messages.success(request, _("%(count)d members frozen.") % {"count": count})
+
+    @admin.action(description=gettext_lazy("Unfreeze selected members"), permissions=["change"])
+    def unfreeze(self, request, queryset):
+        count = set_members_status(
+            members=queryset, status=Member.Status.ACTIVE, source=Source.ADMIN, actor=request.user
+        )
+        messages.success(request, _("%(count)d members unfrozen.") % {"count": count})
+
+    def _intermediate(self, request, queryset, form, title, action):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "form": form,
+            "action": action,
+            "queryset": queryset,
+            "count": queryset.count(),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/members/action_form.html", context)
+
+    @admin.action(
+        description=gettext_lazy("Change tier of selected members"), permissions=["change"]
+    )
+    def change_tier(self, request, queryset):
+        form = TierForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = change_members_tier(
+                members=queryset,
+                tier=form.cleaned_data["tier"],
+                source=Source.ADMIN,
+                actor=request.user,
+            )
+            messages.success(request, _("%(count)d members moved.") % {"count": count})
+            return None
+        return self._intermediate(request, queryset, form, _("Change tier"), "change_tier")
+
+    @admin.action(description=gettext_lazy("Add a tag to selected members"), permissions=["change"])
+    def add_tag(self, request, queryset):
+        form = TagForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                count = tag_members(
+                    members=queryset,
+                    tag=form.cleaned_data["tag"],
+                    source=Source.ADMIN,
+                    actor=request.user,
+                )
+            except DomainError as error:
+                messages.error(request, error.message)
+                return None
+            messages.success(request, _("%(count)d members tagged.") % {"count": count})
+            return None
+        return self._intermediate(request, queryset, form, _("Add a tag"), "add_tag")
+
+    @admin.action(
+        description=gettext_lazy("Export selected members to Excel"), permissions=["view"]
+    )
+    def export_selected(self, request, queryset):
+        response = HttpResponse(
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="members-{stamp}.xlsx"'
+        export_members_xlsx(queryset, response, full_phone=can_see_full_phone(request.user))
+        return response
