@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from .models import Wallet, WalletEntry
 
@@ -14,7 +14,8 @@ def _entries_sum(field):
             WalletEntry.objects.filter(wallet=OuterRef("pk"))
             .order_by()
             .values("wallet")
-            .annotate(total=Sum(field))
+            # Round: SQLite sums decimals as floats (57.27000000000001); exact on PostgreSQL.
+            .annotate(total=Round(Sum(field), 2))
             .values("total"),
             output_field=DecimalField(max_digits=14, decimal_places=2),
         ),

@@ -133,6 +133,9 @@ def recharge_wallet(
     if plan is not None:
         if not active_recharge_plans(store, at).filter(pk=plan.pk).exists():
             raise RechargePlanNotAvailable()
+        if store is None and plan.stores.exists():
+            # A plan limited to some stores needs to know where the money was paid in.
+            raise RechargePlanNotAvailable(fields={"store": [_("This plan needs a store.")]})
         if amount < plan.pay_amount:
             raise RechargePlanNotAvailable(
                 fields={"amount": [_("The plan needs at least %s.") % plan.pay_amount]}

@@ -104,3 +104,15 @@ def test_it_replays_concurrent_retries_of_one_recharge_once(member, plan_500, ch
     assert all(not isinstance(r, Exception) for r in results), results
     assert Wallet.objects.get(member=member).balance == Decimal("550.00")
     check_ledgers()
+
+
+@pytest.mark.django_db
+def test_it_needs_a_store_for_a_plan_limited_to_stores(member, chain):
+    plan = RechargePlan.objects.create(code="B", name="B", pay_amount=100, bonus_amount=10)
+    plan.stores.add(chain["BJ001"])
+    with pytest.raises(RechargePlanNotAvailable):
+        recharge_wallet(member=member, amount=100, plan=plan, source="admin")
+    result = recharge_wallet(
+        member=member, amount=100, plan=plan, store=chain["BJ001"], source="admin"
+    )
+    assert result.bonus == Decimal("10.00")
