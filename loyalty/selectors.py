@@ -35,3 +35,45 @@ def points_ledger_differences():
         .select_related("member")
         .order_by("member_id")
     )
+
+
+def points_expiring(*, days=30, as_of=None):
+    """Members with points expiring in the next `days` days (for reminders), annotated with
+    `expiring_points` and `first_expiry`, soonest first."""
+    from datetime import timedelta
+
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from members.models import Member
+
+    start = as_of or timezone.now()
+    return (
+        Member.objects.filter(
+            points_account__lots__remaining__gt=0,
+            points_account__lots__expires_at__gt=start,
+            points_account__lots__expires_at__lte=start + timedelta(days=days),
+        )
+        .annotate(
+            expiring_points=Sum("points_account__lots__remaining"),
+            first_expiry=Min("points_account__lots__expires_at"),
+        )
+        .select_related("tier", "home_store")
+        .order_by("first_expiry", "pk")
+    )
+
+
+def recent_points_entries(member, limit=20):
+    return list(
+        PointsEntry.objects.filter(account__member=member)
+        .select_related("store", "actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def open_lots(member):
+    return list(
+        PointsLot.objects.filter(account__member=member, remaining__gt=0).order_by(
+            F("expires_at").asc(nulls_last=True), "id"
+        )
+    )

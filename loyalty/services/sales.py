@@ -5,7 +5,7 @@ import json
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Q, Subquery, Sum
+from django.db.models import BigIntegerField, CharField, IntegerField, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from loyalty.exceptions import (
 from loyalty.ledger import move_tier_progress, open_account, post_points_entry, post_sale_points
 from loyalty.models import (
     BonusRule,
+    ExpiryPolicy,
     PointsAccount,
     PointsEntry,
     PointsLot,
@@ -41,7 +42,6 @@ from .rules import (
     compute_earning,
     earning_rules_for,
     expires_at_for,
-    expiry_policy_for,
     offset_for,
     redemption_limits,
     redemption_rule_for,
@@ -180,23 +180,44 @@ def quote_sale(*, store, member, lines, redeem_points=0, at=None) -> dict:
     }
 
 
-def _lock_account_and_sale(member, store, receipt_no):
-    """Lock the member's points account and, in the same query, look for this receipt.
+def _lock_account_and_sale(member, store, receipt_no, at):
+    """Lock the member's points account and, in the same query, look for this receipt and
+    read the expiry policy in force (a tiny table: a subquery saves a round trip per sale).
 
     The account lock serializes two tills posting for one member, so the receipt check and
     the balance both see the other's committed write; the unique (store, receipt_no) is the
     backstop against two tills posting the same receipt for different members.
     """
     existing = Sale.objects.filter(store=store, receipt_no=receipt_no).values("pk")[:1]
+    day = timezone.localtime(at).date()
+    policy = ExpiryPolicy.objects.filter(is_active=True, start_date__lte=day).order_by(
+        "-start_date", "-id"
+    )[:1]
+
+    def field(name, output):
+        return Subquery(policy.values(name), output_field=output)
+
     query = PointsAccount.objects.select_for_update(of=("self",)).annotate(
-        existing_sale=Subquery(existing, output_field=BigIntegerField())
+        existing_sale=Subquery(existing, output_field=BigIntegerField()),
+        policy_id=field("id", BigIntegerField()),
+        policy_mode=field("mode", CharField()),
+        policy_months=field("months", IntegerField()),
+        policy_periods=field("periods_after", IntegerField()),
     )
     try:
         account = query.get(member_id=member.pk)
     except PointsAccount.DoesNotExist:
         open_account(member)
         account = query.get(member_id=member.pk)
-    return account, account.existing_sale
+    policy = None
+    if account.policy_id is not None:
+        policy = ExpiryPolicy(
+            id=account.policy_id,
+            mode=account.policy_mode,
+            months=account.policy_months,
+            periods_after=account.policy_periods,
+        )
+    return account, account.existing_sale, policy
 
 
 @transaction.atomic
@@ -247,7 +268,7 @@ def post_sale(
         stored_value_amount=stored_value_amount,
     )
 
-    account, existing_id = _lock_account_and_sale(member, store, receipt_no)
+    account, existing_id, policy = _lock_account_and_sale(member, store, receipt_no, at)
     if existing_id is not None:
         existing = Sale.objects.get(pk=existing_id)
         if existing.fingerprint != fingerprint:
@@ -278,8 +299,23 @@ def post_sale(
         )
 
     points_earned = sum(plan["per_line"])
-    policy = expiry_policy_for(at) if points_earned else None
+    if not points_earned:
+        policy = None
     expires_at = expires_at_for(at, policy) if points_earned else None
+    # Decided before anything is written, from the counters as this sale will leave them, so
+    # the sale row is written once with its tier after.
+    account.qualifying_spend += amount_due
+    account.qualifying_points += points_earned
+    new_tier, why = upgrade_for(
+        member=member,
+        account=account,
+        tiers=tiers,
+        at=at,
+        pending_spend=amount_due,
+        pending_points=points_earned,
+    )
+    account.qualifying_spend -= amount_due
+    account.qualifying_points -= points_earned
     breakdown = {
         "earning": plan["breakdown"],
         "tier": tier.code if tier else None,
@@ -306,7 +342,7 @@ def post_sale(
         points_redeemed=redeem_points,
         breakdown=breakdown,
         tier_before=tier,
-        tier_after=tier,
+        tier_after=new_tier or tier,
         wallet_entry=wallet_entry,
         fingerprint=fingerprint,
         source=source,
@@ -345,11 +381,9 @@ def post_sale(
         at=at,
     )
 
-    new_tier, why = upgrade_for(member=member, account=account, tiers=tiers, at=at)
     updates = {"last_visit_at": at}
     if new_tier is not None:
         updates["tier"] = new_tier
-        sale.tier_after = new_tier
         log_tier_change(
             member=member,
             from_tier=tier,
@@ -366,7 +400,6 @@ def post_sale(
     member.last_visit_at = at
     if new_tier is not None:
         member.tier = new_tier
-        Sale.objects.filter(pk=sale.pk).update(tier_after=new_tier)
     if member.referrer_id:
         _referral_bonus(member, sale, source, actor, at)
     return sale

@@ -61,8 +61,11 @@ def _why(tier, spend, points, window_label):
     }
 
 
-def upgrade_for(*, member, account, tiers, at):
-    """The best tier above the member's that their progress reaches, with why; or (None, "")."""
+def upgrade_for(*, member, account, tiers, at, pending_spend=ZERO, pending_points=0):
+    """The best tier above the member's that their progress reaches, with why; or (None, "").
+
+    `account` carries the lifetime counters as they will be; the rolling window is read from
+    the sales and refunds already written plus `pending_*` (the sale being posted)."""
     current = next((t for t in tiers if t.pk == member.tier_id), None)
     floor_rank = current.rank if current else -1
     candidates = [t for t in tiers if t.rank > floor_rank and t.has_upgrade_rule]
@@ -70,7 +73,8 @@ def upgrade_for(*, member, account, tiers, at):
         return None, ""
     rolling = None
     if any(t.window == Tier.Window.ROLLING for t in candidates):
-        rolling = rolling_progress(member.pk, at)
+        spend, points = rolling_progress(member.pk, at)
+        rolling = (spend + pending_spend, points + pending_points)
     for tier in sorted(candidates, key=lambda t: -t.rank):
         if tier.window == Tier.Window.ROLLING:
             spend, points, label = rolling[0], rolling[1], _("last 12 months")
