@@ -6,6 +6,7 @@ loads while the members and wallet work is still landing; the views stay thin ad
 
 from decimal import Decimal
 
+from django.db.models import Subquery
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -162,6 +163,17 @@ def member_balances(member):
     from loyalty.models import PointsAccount
     from members.models import Wallet
 
-    points = PointsAccount.objects.filter(member=member).values_list("balance", flat=True).first()
-    wallet = Wallet.objects.filter(member=member).only("principal", "bonus").first()
-    return points or 0, wallet.balance if wallet else Decimal("0.00")
+    wallet = Wallet.objects.filter(member=member)
+    row = (
+        PointsAccount.objects.filter(member=member)
+        .annotate(
+            principal=Subquery(wallet.values("principal")[:1]),
+            bonus=Subquery(wallet.values("bonus")[:1]),
+        )
+        .values_list("balance", "principal", "bonus")
+        .first()
+    )
+    if row is None:
+        return 0, sum(wallet.values_list("principal", "bonus").first() or (), Decimal("0.00"))
+    points, principal, bonus = row
+    return points, (principal or Decimal("0.00")) + (bonus or Decimal("0.00"))

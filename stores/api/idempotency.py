@@ -3,16 +3,17 @@
 The key is claimed with an INSERT into IdempotencyRecord inside the same transaction as the
 business write, never checked first and inserted later: the unique (terminal, key) index makes
 a second identical request that arrives while the first is running wait on that insert
-(PostgreSQL blocks on the uncommitted duplicate) and, once the first commits, fail with an
-IntegrityError, after which it replays the stored answer. If the first rolls back (a crash, a
-500), the key was never claimed and the retry runs for real. Keys live in the database, not the
-Django cache, which is per process and forgets after minutes.
+(PostgreSQL blocks on the uncommitted duplicate) and, once the first commits, insert nothing
+(ON CONFLICT DO NOTHING), after which it replays the stored answer. If the first rolls back (a
+crash, a 500), the key was never claimed and the retry runs for real. Keys live in the
+database, not the Django cache, which is per process and forgets after minutes.
 """
 
 import hashlib
 import json
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -70,6 +71,30 @@ def _replay(record, request_fingerprint):
     return response
 
 
+def _claim(terminal_id, key, request_fingerprint):
+    """Insert the key; its id, or None when this till already used the key.
+
+    ON CONFLICT DO NOTHING rather than a savepoint and a caught IntegrityError: one statement
+    instead of three. On PostgreSQL it waits while another transaction holds the same key
+    uncommitted: if that one commits, we get None and replay its answer; if it rolls back
+    (a crash), our insert goes through and we run the request for real.
+    """
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (terminal_id, key, fingerprint, status, created_at) "
+            "VALUES (%s, %s, %s, 0, %s) ON CONFLICT (terminal_id, key) DO NOTHING RETURNING id",
+            [
+                terminal_id,
+                key,
+                request_fingerprint,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def run_idempotent(request, handler):
     """Run `handler()` (which returns a Response) at most once per till and key.
 
@@ -80,19 +105,9 @@ def run_idempotent(request, handler):
     terminal = request.auth.terminal
     request_fingerprint = fingerprint(request)
 
-    existing = IdempotencyRecord.objects.filter(terminal=terminal, key=key).first()
-    if existing is not None:
-        return _replay(existing, request_fingerprint)
-
     with transaction.atomic():
-        try:
-            # The claim. A savepoint, so that losing the race leaves the outer transaction
-            # usable for reading the winner's answer.
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    terminal=terminal, key=key, fingerprint=request_fingerprint
-                )
-        except IntegrityError:
+        record_id = _claim(terminal.pk, key, request_fingerprint)
+        if record_id is None:
             record = IdempotencyRecord.objects.get(terminal=terminal, key=key)
             return _replay(record, request_fingerprint)
 
@@ -105,7 +120,7 @@ def run_idempotent(request, handler):
             response = known_error_response(exc)
             if response is None or isinstance(exc, exceptions.Throttled):
                 raise
-        record.status = response.status_code
-        record.response = response.data
-        record.save(update_fields=["status", "response"])
+        IdempotencyRecord.objects.filter(pk=record_id).update(
+            status=response.status_code, response=response.data
+        )
     return response
