@@ -114,9 +114,15 @@ def start_server(port, workers, threads):
 
 
 class Till:
+    keep_alive = True
+
     def __init__(self, port, key):
         self.port = port
         self.headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+        if not self.keep_alive:
+            # A fresh connection per request: gunicorn's workers then share the tills evenly
+            # instead of one gthread worker keeping most keep-alive connections to itself.
+            self.headers["Connection"] = "close"
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def call(self, method, path, body=None, headers=None):
@@ -128,6 +134,8 @@ class Till:
                 )
                 response = self.conn.getresponse()
                 payload = response.read()
+                if not self.keep_alive:
+                    self.conn.close()
                 return response.status, payload
             except (http.client.HTTPException, OSError):
                 self.conn.close()
@@ -216,7 +224,14 @@ def main():
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
+    parser.add_argument(
+        "--keep-alive",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="reuse one connection per till (default: a new connection per request)",
+    )
     args = parser.parse_args()
+    Till.keep_alive = args.keep_alive
 
     keys, phones, run = seed()
     port = free_port()
@@ -236,7 +251,8 @@ def main():
 
     print(
         f"\n{TILLS} tills, gunicorn {args.workers} workers x {args.threads} threads, "
-        f"{os.cpu_count()} CPUs, {args.seconds:.0f} s per phase"
+        f"{os.cpu_count()} CPUs, {args.seconds:.0f} s per phase, "
+        f"keep-alive {'on' if args.keep_alive else 'off'}"
     )
     print(f"{'phase':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for r in results:

@@ -8,7 +8,6 @@ Deselect with `-m "not fuzz"`.
 import os
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from loyalty.models import Gift, GiftStock
@@ -17,6 +16,9 @@ from stores.models import Source
 
 from .conftest import make_member
 
+schemathesis = pytest.importorskip(
+    "schemathesis", reason="schemathesis is a test dependency: pip install schemathesis"
+)
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 pytestmark = pytest.mark.fuzz
 

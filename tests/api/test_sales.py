@@ -364,3 +364,14 @@ def test_it_lists_the_refunds_of_a_sale(api, rich):
 
     assert answer["refunds"] == [refunded]
     assert WalletEntry.objects.filter(kind=WalletEntry.Kind.REFUND).count() == 1
+
+
+def test_it_checks_out_in_a_bounded_number_of_queries(api, rich, django_assert_max_num_queries):
+    post(api, SALES, basket("R0000"), key="warm")  # first sale of the day reads the rules cold
+
+    # 34 statements today, savepoints included: 9 are the API's (key, claim, member, balances,
+    # stored answer), the rest post_sale's with a stored-value payment.
+    with django_assert_max_num_queries(36):
+        response = post(api, SALES, basket(redeem_points=100, stored_value_amount="10.00"))
+
+    assert response.status_code == 201
