@@ -47,7 +47,7 @@ class BirthdayMonthFilter(admin.SimpleListFilter):
     parameter_name = "birthday_month"
 
     def lookups(self, request, model_admin):
-        return [(str(m), _("%(month)d月") % {"month": m}) for m in range(1, 13)]
+        return [(str(m), _("month %(month)d") % {"month": m}) for m in range(1, 13)]
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
@@ -158,7 +158,7 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     # Shown for the search box's help; get_search_results picks the indexed lookup by shape.
     search_fields = ["=member_no", "^phone", "=phone_last4", "^name", "^name_initials"]
     search_help_text = gettext_lazy(
-        "Phone (full or last 4 digits), card no, member no, name or pinyin initials (张三: zs)."
+        "Phone (full or last 4 digits), card no, member no, name or pinyin initials (e.g. zs)."
     )
     show_full_result_count = False
     paginator = EstimatedCountPaginator

@@ -110,7 +110,9 @@ def _column_map(header):
             columns[key] = index
     if "phone" not in columns:
         raise ImportFileError(
-            gettext_lazy("The file has no 手机号 (phone) column in row 1."), code="no_phone_column"
+            gettext_lazy("The file has no %(column)s column in row 1."),
+            code="no_phone_column",
+            params={"column": "手机号"},
         )
     return columns
 
@@ -171,7 +173,7 @@ def _clean(values, columns, ctx):
     store = (take("store", normalize_text) or "").upper()
     row["home_store_id"] = ctx.stores.get(store)
     if not store:
-        errors.append(_("The home store (开卡门店) is required."))
+        errors.append(_("The %(column)s column is required.") % {"column": "开卡门店"})
     elif row["home_store_id"] is None:
         errors.append(_("Unknown store code: %(value)s") % {"value": store})
     elif ctx.allowed is not ALL_STORES and row["home_store_id"] not in ctx.allowed:
@@ -268,10 +270,14 @@ def import_members(
             )
         )
     file_phones = set(phones) - set(existing)
-    referrer_phones = {r["referrer_phone"] for r in clean} - file_phones - set(existing)
-    known_referrers = set(existing) | set(
-        Member.objects.filter(phone__in=referrer_phones).values_list("phone", flat=True)
-    )
+    referrer_phones = list({r["referrer_phone"] for r in clean} - file_phones - set(existing))
+    known_referrers = file_phones | set(existing)
+    for start in range(0, len(referrer_phones), CHUNK):
+        known_referrers.update(
+            Member.objects.filter(phone__in=referrer_phones[start : start + CHUNK]).values_list(
+                "phone", flat=True
+            )
+        )
     card_nos = [r["card_no"] for r in clean if r["card_no"]]
     free_cards = set()
     for start in range(0, len(card_nos), CHUNK):
@@ -301,7 +307,7 @@ def import_members(
                 )
             )
             continue
-        if row["referrer_phone"] and row["referrer_phone"] not in (known_referrers | file_phones):
+        if row["referrer_phone"] and row["referrer_phone"] not in known_referrers:
             reason = _("The referrer %(phone)s is not a member.") % {"phone": row["referrer_phone"]}
         elif row["card_no"] and (row["card_no"] not in free_cards or row["card_no"] in cards_taken):
             reason = _("Card %(card)s is unknown, already issued, or used twice in the file.") % {

@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import F
@@ -138,6 +140,7 @@ def mask_phone(phone):
     return f"{phone[:3]}****{phone[-4:]}"
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat a lot in a chain; pinyin lookup is slow
 def name_initials(name):
     """Lower-case pinyin initials of a Chinese name (张三丰 -> "zsf"); other letters kept."""
     if not name:

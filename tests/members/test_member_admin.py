@@ -28,7 +28,9 @@ def members(chain):
         initial_points=100,
         initial_stored_value=Decimal("20.00"),
     )
-    bj = open_member(phone="13900005678", home_store=chain["BJ001"], source=Source.ADMIN, name="李四")
+    bj = open_member(
+        phone="13900005678", home_store=chain["BJ001"], source=Source.ADMIN, name="李四"
+    )
     return {"SH001": sh, "BJ001": bj, "tier": tier}
 
 
@@ -264,3 +266,60 @@ def test_a_large_admin_import_runs_as_a_background_job(
     assert (job.status, job.imported) == (ImportJob.Status.DONE, 20)
     assert client.get(reverse("admin:members_importjob_changelist")).status_code == 200
     assert client.get(reverse("admin:members_importjob_template")).status_code == 200
+
+
+def test_it_edits_the_profile_through_the_service_and_never_the_balances(
+    client, members, head_office, check_ledgers
+):
+    sh = members["SH001"]
+    client.force_login(head_office)
+    response = client.post(
+        change_url(sh),
+        {"name": "张三丰", "gender": "M", "birthday": "", "email": "", "address": "新地址",
+         "notes": "", "tier": "", "home_store": sh.home_store_id, "commission_staff": ""},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:3000]
+    sh.refresh_from_db()
+    assert (sh.name, sh.name_initials, sh.address, sh.tier) == ("张三丰", "zsf", "新地址", None)
+    assert sh.points_account.balance == 100 and sh.wallet.balance == Decimal("20.00")
+    check_ledgers()
+
+
+def test_it_generates_a_card_batch_exports_it_and_replaces_a_lost_card(
+    client, chain, head_office, check_ledgers
+):
+    from members.models import Card, CardBatch
+
+    client.force_login(head_office)
+    response = client.post(
+        reverse("admin:members_cardbatch_add"),
+        {"prefix": "8801", "count": 50, "initial_points": 0, "initial_stored_value": "0"},
+    )
+    assert response.status_code == 302
+    batch = CardBatch.objects.get()
+    assert batch.cards.count() == 50 and batch.created_by == head_office
+    response = client.post(
+        reverse("admin:members_cardbatch_changelist"),
+        {"action": "export_cards", "_selected_action": [batch.pk], "index": 0},
+    )
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    numbers = [row[0] for row in sheet.iter_rows(values_only=True)][1:]
+    assert len(numbers) == 50 and numbers[0].startswith("8801")
+
+    old, new = numbers[0], numbers[1]
+    member = open_member(
+        phone="13500000000", home_store=chain["SH001"], source=Source.ADMIN, card_no=old,
+        initial_points=30,
+    )  # fmt: skip
+    card = Card.objects.get(card_no=old)
+    client.post(
+        reverse("admin:members_card_changelist"),
+        {"action": "report_lost", "_selected_action": [card.pk], "index": 0, "apply": "1",
+         "new_card_no": new},
+    )  # fmt: skip
+    card.refresh_from_db()
+    assert card.status == Card.Status.LOST
+    assert Card.objects.get(card_no=new).member == member
+    member.refresh_from_db()
+    assert member.points_account.balance == 30
+    check_ledgers()
