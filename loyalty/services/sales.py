@@ -276,7 +276,10 @@ def post_sale(
         return existing
 
     tiers = list(Tier.objects.all())
-    tier = next((t for t in tiers if t.pk == member.tier_id), None)
+    # A member not yet placed in a tier earns as the default tier does.
+    tier = next((t for t in tiers if t.pk == member.tier_id), None) or next(
+        (t for t in tiers if t.is_default), None
+    )
     plan = _plan(
         store=store,
         member=member,

@@ -142,3 +142,27 @@ def test_only_one_expiry_runs_at_a_time(member, earned_in_2024):
     finally:
         other.close()
     assert balance(member) == 70
+
+
+def test_each_policy_dates_a_lot_earned_on_the_last_second_of_a_period():
+    from loyalty.models import ExpiryPolicy
+
+    def policy(mode, **kwargs):
+        return ExpiryPolicy(name=mode, mode=mode, start_date=date(2000, 1, 1), **kwargs)
+
+    earned = datetime(2025, 3, 31, 23, 59, 59, tzinfo=SH)  # last second of Q1
+
+    assert policy("never").expires_at(earned) is None
+    # N months: spendable through the same day N months later, gone at the next midnight
+    assert policy("months", months=11).expires_at(earned) == datetime(2026, 3, 1, tzinfo=SH)
+    assert policy("months", months=1).expires_at(earned) == datetime(2025, 5, 1, tzinfo=SH)
+    assert policy("quarter_end", periods_after=0).expires_at(earned) == datetime(
+        2025, 4, 1, tzinfo=SH
+    )
+    assert policy("quarter_end", periods_after=1).expires_at(
+        datetime(2025, 4, 1, 0, 0, tzinfo=SH)
+    ) == datetime(2025, 10, 1, tzinfo=SH)
+    assert policy("year_end", periods_after=0).expires_at(
+        datetime(2025, 12, 31, 23, 59, 59, tzinfo=SH)
+    ) == datetime(2026, 1, 1, tzinfo=SH)
+    assert policy("year_end", periods_after=1).expires_at(earned) == datetime(2027, 1, 1, tzinfo=SH)

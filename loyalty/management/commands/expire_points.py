@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD")
-        parser.add_argument("--chunk-size", type=int, default=5000, help="accounts per chunk")
+        parser.add_argument("--chunk-size", type=int, default=1000, help="accounts per chunk")
 
     def handle(self, *args, as_of=None, chunk_size, **options):
         try:

@@ -1,0 +1,110 @@
+"""post_sale query count and speed: earning (with a member-day multiplier), a redemption and
+an instant tier upgrade on every sale. Budget: at most 15 queries per sale (issue 4).
+
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/post_sale_queries.py [--sales 300]
+
+Runs inside one transaction that is rolled back, so the database is left as it was. Inside
+that transaction each post_sale adds a SAVEPOINT and a RELEASE (in production they are the
+BEGIN and COMMIT of the request): both counts are printed.
+"""
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from loyalty.ledger import open_account, post_points_entry  # noqa: E402
+from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, Tier  # noqa: E402
+from loyalty.services import post_sale  # noqa: E402
+from members.models import Member  # noqa: E402
+from stores.models import Store  # noqa: E402
+
+WEDNESDAY = datetime(2026, 3, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+class Rollback(Exception):
+    pass
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sales", type=int, default=300)
+    args = parser.parse_args()
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    try:
+        with transaction.atomic():
+            run(args.sales)
+            raise Rollback
+    except Rollback:
+        pass
+
+
+def run(n):
+    store, _ = Store.objects.get_or_create(code="BENCH1", defaults={"name": "压测门店"})
+    Tier.objects.all().update(is_default=False)
+    base = Tier.objects.create(code="b-normal", name="普通", rank=900, is_default=True)
+    Tier.objects.create(code="b-silver", name="银卡", rank=901, upgrade_spend=Decimal("1000"))
+    EarningRule.objects.update(is_active=False)
+    RedemptionRule.objects.update(is_active=False)
+    EarningRule.objects.create(name="每元1分", kind="per_amount", points=1)
+    EarningRule.objects.create(name="会员日", kind="multiplier", multiplier=2, weekdays="3")
+    RedemptionRule.objects.create(name="100抵1", points_per_yuan=100, max_share_percent=50)
+    ExpiryPolicy.objects.create(
+        name="次年年底", mode="year_end", periods_after=1, start_date=date(2000, 1, 1)
+    )
+    members = Member.objects.bulk_create(
+        [
+            Member(member_no=f"BENCH{i:06d}", phone=f"199{i:08d}", home_store=store, tier=base)
+            for i in range(n)
+        ]
+    )
+    for member in members:
+        open_account(member)
+        post_points_entry(member=member, points=5000, kind="opening", source="command")
+
+    counts, statements = [], []
+    started = time.perf_counter()
+    for i, member in enumerate(members):
+        with CaptureQueriesContext(connection) as queries:
+            sale = post_sale(
+                store=store,
+                member=member,
+                receipt_no=f"B{i}",
+                lines=[
+                    {"sku": "A", "category": "fresh", "qty": 1, "amount": Decimal("800.00")},
+                    {"sku": "B", "category": "grocery", "qty": 2, "amount": Decimal("400.00")},
+                ],
+                total=Decimal("1200.00"),
+                source="till",
+                redeem_points=3000,
+                at=WEDNESDAY,
+            )
+        assert sale.points_redeemed == 3000 and sale.tier_changed and sale.points_earned
+        sqls = [q["sql"] for q in queries.captured_queries]
+        counts.append(len(sqls))
+        statements.append(sum(1 for s in sqls if "SAVEPOINT" not in s.upper()))
+    elapsed = time.perf_counter() - started
+    print(f"sales posted: {n} (each: 2 lines, 3,000 points redeemed, member-day x2, upgrade)")
+    print(
+        f"queries per post_sale: max {max(counts)} (incl. SAVEPOINT/RELEASE), "
+        f"max {max(statements)} statements without them; budget 15"
+    )
+    print(f"time: {elapsed / n * 1000:.2f} ms per sale, {n / elapsed:.0f} sales/s (one thread)")
+
+
+if __name__ == "__main__":
+    main()
