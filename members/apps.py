@@ -7,6 +7,15 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self):
-        # Stored-value and count-card admin lives in its own module; register it with the
-        # site whether or not members.admin imports it.
-        from . import admin_wallet  # noqa: F401
+        from celery.schedules import crontab
+        from django.conf import settings
+
+        # Stored-value and count-card admin and tasks live in their own modules (the members
+        # admin package and tasks.py belong to the member-card area); load them here so they
+        # are registered whichever way the app is started.
+        from . import admin_wallet, tasks_wallet  # noqa: F401
+
+        settings.CELERY_BEAT_SCHEDULE.setdefault(
+            "members.expire_count_cards",
+            {"task": "members.expire_count_cards", "schedule": crontab(hour=2, minute=30)},
+        )

@@ -40,7 +40,14 @@ ROLES = {
 
 # Ledgers and approvals are written only by services; nobody edits or deletes them by hand.
 NEVER_GRANTED = {"add", "change", "delete"}
-LEDGER_MODELS = {"pointsentry", "pointslot", "lotconsumption", "walletentry", "tierchange"}
+LEDGER_MODELS = {
+    "pointsentry",
+    "pointslot",
+    "lotconsumption",
+    "walletentry",
+    "tierchange",
+    "countcardentry",
+}
 
 
 def _permissions_for(role, using):

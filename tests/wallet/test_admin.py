@@ -157,3 +157,37 @@ def test_it_recharges_from_the_action_once_per_form(rf, member, chain, plan_500,
     assert call(data) is None
     assert call(data) is None  # a double submit of the same form
     assert Wallet.objects.get(member=member).balance == Decimal("550.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rechargeplan",
+        "countcardpackage",
+        "withdrawalrequest",
+        "walletentry",
+        "wallet",
+        "transfer",
+        "membercountcard",
+        "countcardentry",
+    ],
+)
+def test_it_opens_every_wallet_page_for_the_three_users(
+    client, name, two_stores_of_money, head_office, sh001_manager, bj001_manager
+):
+    for user in (head_office, sh001_manager, bj001_manager):
+        client.force_login(user)
+        response = client.get(reverse(f"admin:members_{name}_changelist"))
+        assert response.status_code == 200, (name, user)
+    client.force_login(sh001_manager)
+    response = client.get(reverse("admin:members_wallet_flows") + "?date_from=2000-01-01")
+    assert response.status_code == 200
+    assert [r["store"].code for r in response.context["rows"]] == ["SH001"]
+
+
+@pytest.mark.django_db
+def test_it_refuses_reports_to_users_without_the_view_permission(client, chain):
+    user = factories.UserFactory(username="nobody", is_staff=True)
+    client.force_login(user)
+    assert client.get(reverse("admin:members_wallet_liability")).status_code == 403
