@@ -100,3 +100,11 @@ def test_it_throttles_one_till_with_a_clear_429(api, till, other_till, settings)
 @pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
 def test_it_serves_the_schema_and_docs_without_a_key(client, path):
     assert client.get(path).status_code == 200
+
+
+def test_it_echoes_a_sane_request_id_and_makes_one_otherwise(api):
+    given = api.get(PING, HTTP_X_REQUEST_ID="till-7-000123")
+    made = api.get(PING, HTTP_X_REQUEST_ID="bad id with spaces")
+
+    assert given["X-Request-ID"] == "till-7-000123"
+    assert made["X-Request-ID"] != "bad id with spaces" and len(made["X-Request-ID"]) == 32

@@ -174,3 +174,9 @@ def test_it_documents_the_api_key_scheme(schema):
 
     assert scheme["type"] == "apiKey" and scheme["name"] == "Authorization"
     assert "Api-Key" in scheme["description"]
+
+
+def test_it_generates_the_schema_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
