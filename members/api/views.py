@@ -55,7 +55,8 @@ class MemberLookupView(TillAPIView):
         summary="Look up a member",
         parameters=[
             OpenApiParameter("phone", str, description="11-digit mobile number"),
-            OpenApiParameter("card_no", str),
+            OpenApiParameter("card_no", str, description="card number"),
+            OpenApiParameter("card", str, description="same as card_no"),
             OpenApiParameter("member_no", str),
         ],
         responses={
@@ -65,7 +66,10 @@ class MemberLookupView(TillAPIView):
         examples=[OpenApiExample("member", value=MEMBER_EXAMPLE, response_only=True)],
     )
     def get(self, request):
-        ref = MemberRefSerializer(data=request.query_params.dict())
+        params = request.query_params.dict()
+        if "card" in params:  # DESIGN.md's spelling of card_no; both are accepted
+            params.setdefault("card_no", params.pop("card"))
+        ref = MemberRefSerializer(data=params)
         ref.is_valid(raise_exception=True)
         return Response(summary_data(resolve_member(ref.validated_data)))
 

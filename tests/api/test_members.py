@@ -202,3 +202,18 @@ def test_it_refuses_a_recharge_amount_that_is_not_positive_money(api, zhang, amo
     response = post(api, RECHARGE, {"member": {"phone": "13812345678"}, "amount": amount})
 
     assert response.status_code == 400 and "amount" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("param", ["card_no", "card"])
+def test_it_looks_a_member_up_by_card_number(api, chain, param):
+    from members.services import generate_card_batch
+
+    batch = generate_card_batch(prefix="88", count=1, source=Source.ADMIN)
+    card_no = batch.cards.get().card_no
+    open_member(
+        phone="13912345678", card_no=card_no, home_store=chain["SH001"], source=Source.ADMIN
+    )
+
+    response = api.get(LOOKUP, {param: card_no})
+
+    assert response.status_code == 200 and response.json()["phone"] == "139****5678"
