@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "stores.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,12 +164,23 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "stores.api.exceptions.api_exception_handler",
 }
+# Requests per till; a till in a retry loop gets 429 instead of starving the others.
+TILL_API_THROTTLE_RATE = env("TILL_API_THROTTLE_RATE", default="1200/min")
+# Throttle counts live here: give production a shared cache (redis://...) so all workers agree.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chain loyalty till API",
-    "DESCRIPTION": "The API that store tills (POS) use: members, checkout, refunds, stored value.",
+    "DESCRIPTION": (
+        "The API that store tills (POS) use: members, checkout, refunds, stored value.\n\n"
+        "Authenticate with `Authorization: Api-Key <key>` (one key per till). Every POST needs "
+        "an `Idempotency-Key` header. Every error has the body "
+        '`{"code", "detail", "fields"}`; see docs/pos-integration.md for the list of codes.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Product settings

@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -125,3 +127,36 @@ class TerminalAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("till API key")
         verbose_name_plural = _("till API keys")
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a till's POST, kept per till and `Idempotency-Key`.
+
+    The row is inserted in the same transaction as the business write it guards, so a crash
+    can never leave a key without its effect or an effect without its key; the unique
+    (terminal, key) makes a second identical request wait for the first and then replay it.
+    """
+
+    terminal = models.ForeignKey(
+        Terminal, verbose_name=_("till"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("idempotency key"), max_length=64)
+    fingerprint = models.CharField(
+        _("request fingerprint"), max_length=64, help_text=_("SHA-256 of method, path and body.")
+    )
+    status = models.PositiveSmallIntegerField(_("HTTP status"), default=0)
+    response = models.JSONField(
+        _("response body"), null=True, blank=True, encoder=DjangoJSONEncoder
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["terminal", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at")]
+
+    def __str__(self):
+        return f"{self.terminal_id}:{self.key}"

@@ -52,9 +52,11 @@ LEDGER_MODELS = {
 
 def _permissions_for(role, using):
     extra = {tuple(name.split(".")) for name in role["extra"]}
-    perms = Permission.objects.using(using).filter(
-        content_type__app_label__in=set(role["actions"]) | {app for app, _ in extra}
-    ).select_related("content_type")
+    perms = (
+        Permission.objects.using(using)
+        .filter(content_type__app_label__in=set(role["actions"]) | {app for app, _ in extra})
+        .select_related("content_type")
+    )
     granted = []
     for perm in perms:
         app, model = perm.content_type.app_label, perm.content_type.model

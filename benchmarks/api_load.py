@@ -1,0 +1,273 @@
+"""Load benchmark of the till API: 16 concurrent tills on loopback against gunicorn on PostgreSQL.
+
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/api_load.py [--seconds 15]
+
+Seeds the database in DATABASE_URL (migrate, 16 tills in SH001, members with points, one earning
+and one redemption rule), starts gunicorn with config/gunicorn.conf.py, then runs three phases in
+the same server run, each with 16 tills (threads with keep-alive connections) for --seconds:
+
+  ping      GET  /api/v1/ping                    the cheapest authenticated call (the baseline)
+  lookup    GET  /api/v1/members/lookup?phone=   member lookup
+  checkout  POST /api/v1/sales                   a two-line sale, half of them redeeming points
+
+and prints requests/s, p50 and p99 per phase, and checkout as a share of the ping baseline.
+Targets (issue 5): >= 200 checkouts/s, p99 < 150 ms on the 2-core machine.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TILLS = 16
+MEMBERS = 400
+
+
+def seed():
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("Set DATABASE_URL to a PostgreSQL database: this measures the production setup.")
+    call_command("migrate", verbosity=0)
+
+    from loyalty.models import EarningRule, RedemptionRule
+    from members.models import Member
+    from members.services import open_member
+    from stores.models import Source, Store
+    from stores.services import create_terminal
+
+    store, _ = Store.objects.get_or_create(code="SH001", defaults={"name": "上海徐汇店"})
+    if not EarningRule.objects.filter(name="bench").exists():
+        EarningRule.objects.create(name="bench", kind="per_amount", points=1, per_amount=1)
+    if not RedemptionRule.objects.filter(name="bench").exists():
+        RedemptionRule.objects.create(name="bench", points_per_yuan=100, max_share_percent=50)
+    phones = [f"1390000{n:04d}" for n in range(MEMBERS)]
+    existing = set(Member.objects.filter(phone__in=phones).values_list("phone", flat=True))
+    for phone in phones:
+        if phone not in existing:
+            open_member(
+                phone=phone, home_store=store, source=Source.COMMAND, initial_points=1_000_000
+            )
+    run = uuid.uuid4().hex[:6]
+    keys = [create_terminal(store_code="SH001", code=f"B{run}{n:02d}")[1] for n in range(TILLS)]
+    connection.close()
+    return keys, phones, run
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port, workers, threads):
+    env = dict(
+        os.environ,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(workers),
+        GUNICORN_THREADS=str(threads),
+        GUNICORN_WORKER_CLASS="gthread" if threads > 1 else "sync",
+        GUNICORN_ACCESSLOG=os.environ.get("GUNICORN_ACCESSLOG", "/dev/null"),
+        GUNICORN_MAX_REQUESTS="0",
+        TILL_API_THROTTLE_RATE="1000000/min",
+        CONN_MAX_AGE="600",
+        DEBUG="off",
+        SECRET_KEY="benchmark-only-secret-key-benchmark-only-secret-key",
+        SECURE_SSL_REDIRECT="off",
+        LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            str(ROOT / "config/gunicorn.conf.py"),
+            "config.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("gunicorn did not start")
+
+
+class Till:
+    keep_alive = True
+
+    def __init__(self, port, key):
+        self.port = port
+        self.headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+        if not self.keep_alive:
+            # A fresh connection per request: gunicorn's workers then share the tills evenly
+            # instead of one gthread worker keeping most keep-alive connections to itself.
+            self.headers["Connection"] = "close"
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        for attempt in range(2):
+            try:
+                self.conn.request(
+                    method, path, body=data, headers={**self.headers, **(headers or {})}
+                )
+                response = self.conn.getresponse()
+                payload = response.read()
+                if not self.keep_alive:
+                    self.conn.close()
+                return response.status, payload
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def ping(till, n, i, phones, run):
+    return till.call("GET", "/api/v1/ping")
+
+
+def lookup(till, n, i, phones, run):
+    return till.call("GET", f"/api/v1/members/lookup?phone={random.choice(phones)}")
+
+
+def checkout(till, n, i, phones, run):
+    body = {
+        "receipt_no": f"{run}-{n:02d}-{i:07d}",
+        "member": {"phone": random.choice(phones)},
+        "lines": [
+            {
+                "sku": "6901234567890",
+                "name": "矿泉水",
+                "category": "drinks",
+                "qty": "2",
+                "amount": "6.00",
+            },
+            {
+                "sku": "6909876543210",
+                "name": "面包",
+                "category": "bakery",
+                "qty": "1",
+                "amount": "94.00",
+            },
+        ],
+        "total": "100.00",
+        "redeem_points": 100 if i % 2 else 0,
+    }
+    return till.call("POST", "/api/v1/sales", body, {"Idempotency-Key": uuid.uuid4().hex})
+
+
+def phase(name, work, tills, seconds, phones, run, expect):
+    latencies = [[] for _ in tills]
+    errors = [0] * len(tills)
+    start_gate = threading.Barrier(len(tills) + 1)
+    stop_at = [0.0]
+
+    def loop(n, till):
+        start_gate.wait()
+        i = 0
+        while time.perf_counter() < stop_at[0]:
+            t0 = time.perf_counter()
+            status, payload = work(till, n, i, phones, run)
+            latencies[n].append(time.perf_counter() - t0)
+            if status != expect:
+                errors[n] += 1
+                if errors[n] == 1:
+                    print(f"  {name}: unexpected {status}: {payload[:200]!r}", file=sys.stderr)
+            i += 1
+
+    threads = [threading.Thread(target=loop, args=(n, t)) for n, t in enumerate(tills)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + seconds
+    began = time.perf_counter()
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    flat = sorted(x for per in latencies for x in per)
+    count = len(flat)
+    return {
+        "phase": name,
+        "requests": count,
+        "per_second": count / elapsed,
+        "p50_ms": statistics.median(flat) * 1000,
+        "p99_ms": flat[min(count - 1, int(count * 0.99))] * 1000,
+        "errors": sum(errors),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
+    parser.add_argument(
+        "--keep-alive",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="reuse one connection per till (default: a new connection per request)",
+    )
+    args = parser.parse_args()
+    Till.keep_alive = args.keep_alive
+
+    keys, phones, run = seed()
+    port = free_port()
+    server = start_server(port, args.workers, args.threads)
+    try:
+        tills = [Till(port, key) for key in keys]
+        phase("warm-up", ping, tills, 2, phones, run, 200)
+        phase("warm-up", lookup, tills, 2, phones, run, 200)
+        results = [
+            phase("ping", ping, tills, args.seconds, phones, run, 200),
+            phase("lookup", lookup, tills, args.seconds, phones, run, 200),
+            phase("checkout", checkout, tills, args.seconds, phones, run, 201),
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(
+        f"\n{TILLS} tills, gunicorn {args.workers} workers x {args.threads} threads, "
+        f"{os.cpu_count()} CPUs, {args.seconds:.0f} s per phase, "
+        f"keep-alive {'on' if args.keep_alive else 'off'}"
+    )
+    print(f"{'phase':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for r in results:
+        print(
+            f"{r['phase']:<10}{r['per_second']:>10.1f}{r['p50_ms']:>10.1f}"
+            f"{r['p99_ms']:>10.1f}{r['errors']:>8}"
+        )
+    by = {r["phase"]: r for r in results}
+    print(
+        f"checkout = {by['checkout']['per_second'] / by['ping']['per_second']:.0%} of the ping "
+        f"baseline, lookup = {by['lookup']['per_second'] / by['ping']['per_second']:.0%}"
+    )
+    ok = by["checkout"]["per_second"] >= 200 and by["checkout"]["p99_ms"] < 150
+    print(f"target (>= 200 checkouts/s, p99 < 150 ms): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Till API serializers for checkout, refunds and gifts: validate everything, decide nothing."""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from members.api.serializers import MONEY, CouponSerializer, MemberRefSerializer, TierSerializer
+
+QTY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
+
+
+class SaleLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    qty = serializers.DecimalField(**QTY)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.00"))
+
+
+class QuoteSerializer(serializers.Serializer):
+    member = MemberRefSerializer()
+    lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
+    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class QuoteResultSerializer(serializers.Serializer):
+    points_to_earn = serializers.IntegerField()
+    max_redeem_points = serializers.IntegerField()
+    max_offset_amount = serializers.DecimalField(**MONEY)
+    offset_amount = serializers.DecimalField(**MONEY)
+    coupons = CouponSerializer(many=True)
+
+
+class SaleSerializer(serializers.Serializer):
+    receipt_no = serializers.CharField(max_length=40)
+    member = MemberRefSerializer()
+    lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
+    total = serializers.DecimalField(**MONEY, min_value=Decimal("0.00"))
+    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, default=list, max_length=20
+    )
+    stored_value_amount = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0.00"), required=False, default=Decimal("0.00")
+    )
+
+    def validate(self, attrs):
+        # The service checks it too; refusing here names the field for the till.
+        if sum((line["amount"] for line in attrs["lines"]), Decimal("0.00")) != attrs["total"]:
+            raise serializers.ValidationError(
+                {"total": [_("The total must equal the sum of the line amounts.")]}
+            )
+        return attrs
+
+
+class SaleResultSerializer(serializers.Serializer):
+    receipt_no = serializers.CharField()
+    points_earned = serializers.IntegerField()
+    points_redeemed = serializers.IntegerField()
+    offset_amount = serializers.DecimalField(**MONEY)
+    amount_due = serializers.DecimalField(**MONEY)
+    points = serializers.IntegerField(help_text="Points balance after the sale.")
+    stored_value = serializers.DecimalField(**MONEY, help_text="Stored value after the sale.")
+    tier = TierSerializer(allow_null=True)
+    tier_changed = serializers.BooleanField()
+
+
+class RefundLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    qty = serializers.DecimalField(**QTY)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.00"))
+
+
+class RefundSerializer(serializers.Serializer):
+    refund_no = serializers.CharField(max_length=40)
+    lines = RefundLineSerializer(many=True, required=False, allow_empty=False, max_length=500)
+
+
+class RefundResultSerializer(serializers.Serializer):
+    refund_no = serializers.CharField()
+    points_reversed = serializers.IntegerField()
+    points_returned = serializers.IntegerField()
+    stored_value_returned = serializers.DecimalField(**MONEY)
+    points = serializers.IntegerField(help_text="Points balance after the refund.")
+    stored_value = serializers.DecimalField(**MONEY, help_text="Stored value after the refund.")
+
+
+class SaleDetailSerializer(SaleResultSerializer):
+    refunds = RefundResultSerializer(many=True)
+
+
+class GiftRedemptionSerializer(serializers.Serializer):
+    member = MemberRefSerializer()
+    gift = serializers.CharField(max_length=30)
+    qty = serializers.IntegerField(min_value=1, max_value=999, required=False, default=1)
+
+
+class GiftRedemptionResultSerializer(serializers.Serializer):
+    gift = serializers.CharField()
+    qty = serializers.IntegerField()
+    points_spent = serializers.IntegerField()
+    points = serializers.IntegerField(help_text="Points balance after the redemption.")
+
+
+class GiftSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    points = serializers.IntegerField(help_text="Points for one.")
+    stock = serializers.IntegerField(source="store_stock", help_text="This store's stock.")

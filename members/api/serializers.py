@@ -1,0 +1,87 @@
+"""Till API serializers for members and stored value: validate everything, decide nothing."""
+
+import re
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import serializers
+
+PHONE_RE = re.compile(r"^1\d{10}$")
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def validate_phone(value):
+    if not PHONE_RE.match(value):
+        raise serializers.ValidationError(_("A mainland mobile number: 11 digits starting with 1."))
+    return value
+
+
+class MemberRefSerializer(serializers.Serializer):
+    """Names a member by exactly one of phone, card number or member number."""
+
+    phone = serializers.CharField(required=False, max_length=11, validators=[validate_phone])
+    card_no = serializers.CharField(required=False, max_length=30)
+    member_no = serializers.CharField(required=False, max_length=20)
+
+    def validate(self, attrs):
+        given = [name for name in ("phone", "card_no", "member_no") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(_("Give exactly one of phone, card_no or member_no."))
+        return attrs
+
+
+class TierSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ExpiringPointsSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class CouponSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class MemberSummarySerializer(serializers.Serializer):
+    """The lookup answer (API.md); the phone is always masked."""
+
+    member_no = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(help_text=gettext_lazy("Masked: 138****5678."))
+    tier = TierSerializer(allow_null=True)
+    points = serializers.IntegerField()
+    points_expiring = ExpiringPointsSerializer(many=True, help_text="Soonest first.")
+    stored_value = serializers.DecimalField(**MONEY)
+    coupons = CouponSerializer(many=True)
+    count_cards = serializers.ListField(child=serializers.DictField())
+
+
+class OpenMemberSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=11, validators=[validate_phone])
+    name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    gender = serializers.ChoiceField(choices=["M", "F", "U"], required=False, default="U")
+    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    card_no = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    referrer_phone = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, default=""
+    )
+
+    def validate_referrer_phone(self, value):
+        return validate_phone(value) if value else value
+
+
+class RechargeSerializer(serializers.Serializer):
+    member = MemberRefSerializer()
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    plan = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+
+
+class RechargeResultSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**MONEY)
+    bonus = serializers.DecimalField(**MONEY)
+    stored_value = serializers.DecimalField(**MONEY, help_text="Balance after the recharge.")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("members/lookup", views.MemberLookupView.as_view(), name="members-lookup"),
+    path("members", views.OpenMemberView.as_view(), name="members-open"),
+    path("wallet/recharges", views.RechargeView.as_view(), name="wallet-recharges"),
+]

@@ -1,0 +1,71 @@
+"""Till authentication: `Authorization: Api-Key <key>`, one key per Terminal, stored hashed."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions, permissions
+
+from stores.models import Terminal, TerminalAPIKey
+
+KEYWORD = "Api-Key"
+# last_seen_at is a "is this till alive" hint for the admin, not an audit trail: writing it on
+# every request would turn every read into a write (and a row lock) on the terminal.
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+class TerminalKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticates a till by its API key; `request.auth` is the key, `.terminal` the till.
+
+    Revoked, expired or unknown keys and inactive tills or stores are refused with 401.
+    """
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        keyword, _sep, key = header.partition(" ")
+        if keyword != KEYWORD:
+            return None
+        key = key.strip()
+        if not key or " " in key:
+            raise exceptions.AuthenticationFailed(_("Malformed Api-Key header."))
+        prefix, _dot, _secret = key.partition(".")
+        api_key = (
+            TerminalAPIKey.objects.select_related("terminal__store")
+            .filter(prefix=prefix, revoked=False)
+            .first()
+        )
+        if api_key is None or api_key.has_expired or not api_key.is_valid(key):
+            raise exceptions.AuthenticationFailed(_("Unknown or revoked API key."))
+        terminal = api_key.terminal
+        if not terminal.is_active or not terminal.store.is_active:
+            raise exceptions.AuthenticationFailed(_("This till is not active."))
+        touch_last_seen(terminal)
+        return (None, api_key)
+
+    def authenticate_header(self, request):
+        # A WWW-Authenticate challenge makes DRF answer 401 rather than 403.
+        return KEYWORD
+
+
+def touch_last_seen(terminal, now=None):
+    """Record that the till was seen, at most once a minute per till.
+
+    The terminal row was loaded with the key, so most requests decide in Python without a
+    query; the conditional UPDATE keeps concurrent workers from all writing in the same minute.
+    """
+    now = now or timezone.now()
+    if terminal.last_seen_at and now - terminal.last_seen_at < LAST_SEEN_EVERY:
+        return
+    Terminal.objects.filter(pk=terminal.pk).exclude(last_seen_at__gt=now - LAST_SEEN_EVERY).update(
+        last_seen_at=now
+    )
+    terminal.last_seen_at = now
+
+
+class IsTerminal(permissions.BasePermission):
+    """Only a till with a valid key gets through (anonymous requests get 401)."""
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, TerminalAPIKey)

@@ -1,0 +1,92 @@
+"""One error shape for the whole till API: `{"code", "detail", "fields"}`.
+
+DRF's own errors (validation, auth, 404, 405, 429, bad JSON), Django's Http404 and
+PermissionDenied, every DomainError (its `code` and `status`) and unexpected exceptions
+(500, logged with the request id, never a stack trace in the body) all come out the same.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from config.errors import DomainError
+
+logger = logging.getLogger("stores.api")
+
+# DRF's ValidationError code is "invalid" in API.md; the others keep DRF's stable codes.
+VALIDATION_CODE = "invalid"
+SERVER_ERROR_CODE = "server_error"
+
+
+def error_body(code, detail, fields=None):
+    return {"code": code, "detail": str(detail), "fields": fields or {}}
+
+
+def _flatten(detail, prefix=""):
+    """DRF's nested error detail -> {"lines.0.amount": ["..."]}."""
+    out = {}
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            if detail:
+                out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, value in enumerate(detail):
+                out.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def known_error_response(exc):
+    """The response for an error we expect (4xx), or None for an unexpected one."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        return Response(
+            error_body(VALIDATION_CODE, _("Invalid input."), fields),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+        response = Response(error_body(code, detail), status=exc.status_code)
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+    return None
+
+
+def api_exception_handler(exc, context):
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every error of the till API goes through here."""
+    response = known_error_response(exc)
+    if response is None:
+        request = context.get("request")
+        request_id = getattr(request, "request_id", None) or getattr(
+            getattr(request, "_request", None), "request_id", "-"
+        )
+        logger.exception("Unexpected error in the till API (request id %s)", request_id)
+        response = Response(
+            error_body(
+                SERVER_ERROR_CODE,
+                _("Internal error. Quote request id %(id)s to support.") % {"id": request_id},
+            ),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    set_rollback()
+    return response

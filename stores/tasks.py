@@ -1,0 +1,11 @@
+"""Background jobs of the stores app: thin wrappers over services."""
+
+from celery import shared_task
+
+from .services import purge_idempotency_records
+
+
+@shared_task(name="stores.purge_idempotency_keys")
+def purge_idempotency_keys(older_than_days=None):
+    """Nightly: forget till idempotency keys past the retention. Idempotent by nature."""
+    return purge_idempotency_records(older_than_days=older_than_days)

@@ -1,0 +1,219 @@
+from decimal import Decimal
+
+import pytest
+
+from members.models import Member, RechargePlan, WalletEntry
+from members.services import open_member, set_members_status
+from stores.models import Source
+
+from .conftest import post
+
+LOOKUP = "/api/v1/members/lookup"
+OPEN = "/api/v1/members"
+RECHARGE = "/api/v1/wallet/recharges"
+SUMMARY_FIELDS = {
+    "member_no",
+    "name",
+    "phone",
+    "tier",
+    "points",
+    "points_expiring",
+    "stored_value",
+    "coupons",
+    "count_cards",
+}
+
+
+@pytest.fixture
+def zhang(chain):
+    return open_member(phone="13812345678", name="张三", home_store=chain["SH001"], source="admin")
+
+
+def code_of(response):
+    return response.json()["code"]
+
+
+# --- GET /members/lookup
+
+
+def test_it_looks_a_member_up_by_phone_with_the_phone_masked(api, zhang):
+    response = api.get(LOOKUP, {"phone": "13812345678"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == SUMMARY_FIELDS
+    assert body["member_no"] == zhang.member_no
+    assert body["phone"] == "138****5678"
+    assert body["points"] == 0 and body["stored_value"] == "0.00"
+
+
+def test_it_looks_a_member_up_by_member_no(api, zhang):
+    response = api.get(LOOKUP, {"member_no": zhang.member_no})
+
+    assert response.status_code == 200 and response.json()["name"] == "张三"
+
+
+def test_it_answers_an_unknown_member_with_404(api, zhang):
+    response = api.get(LOOKUP, {"phone": "13900000000"})
+
+    assert response.status_code == 404 and code_of(response) == "member_not_found"
+
+
+def test_it_answers_a_frozen_member_with_403(api, zhang, head_office):
+    set_members_status(
+        members=Member.objects.filter(pk=zhang.pk),
+        status=Member.Status.FROZEN,
+        source=Source.ADMIN,
+        actor=head_office,
+    )
+
+    response = api.get(LOOKUP, {"phone": "13812345678"})
+
+    assert response.status_code == 403 and code_of(response) == "member_inactive"
+
+
+def test_it_answers_a_lookup_without_a_key_field_with_400(api, zhang):
+    response = api.get(LOOKUP)
+
+    assert response.status_code == 400 and code_of(response) == "invalid"
+
+
+def test_it_looks_up_in_a_bounded_number_of_queries(api, zhang, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        assert api.get(LOOKUP, {"phone": "13812345678"}).status_code == 200
+
+
+# --- POST /members
+
+
+def test_it_opens_a_member_for_the_tills_store(api, till):
+    response = post(api, OPEN, {"phone": "13912345678", "name": "李四", "gender": "F"})
+
+    assert response.status_code == 201
+    assert set(response.json()) == SUMMARY_FIELDS
+    assert response.json()["phone"] == "139****5678"
+    member = Member.objects.get(phone="13912345678")
+    assert member.home_store == till.store and member.gender == "F"
+
+
+def test_it_replays_an_opening(api):
+    first = post(api, OPEN, {"phone": "13912345678", "name": "李四"}, key="open-1")
+
+    again = post(api, OPEN, {"phone": "13912345678", "name": "李四"}, key="open-1")
+
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Member.objects.filter(phone="13912345678").count() == 1
+
+
+def test_it_refuses_a_reused_key_for_another_opening(api):
+    post(api, OPEN, {"phone": "13912345678", "name": "李四"}, key="open-1")
+
+    response = post(api, OPEN, {"phone": "13912345679", "name": "王五"}, key="open-1")
+
+    assert response.status_code == 409 and code_of(response) == "idempotency_key_reused"
+    assert not Member.objects.filter(phone="13912345679").exists()
+
+
+def test_it_refuses_a_phone_that_is_already_a_member_with_409(api, zhang):
+    response = post(api, OPEN, {"phone": "13812345678", "name": "张三"})
+
+    assert response.status_code == 409 and code_of(response) == "member_exists"
+
+
+@pytest.mark.parametrize("phone", ["1381234567", "23812345678", "1381234567x"])
+def test_it_refuses_a_bad_phone_with_400(api, phone):
+    response = post(api, OPEN, {"phone": phone, "name": "张三"})
+
+    assert response.status_code == 400 and code_of(response) == "invalid"
+    assert "phone" in response.json()["fields"]
+
+
+def test_it_refuses_an_unknown_gender_with_400(api):
+    response = post(api, OPEN, {"phone": "13912345678", "gender": "X"})
+
+    assert response.status_code == 400 and "gender" in response.json()["fields"]
+
+
+# --- POST /wallet/recharges
+
+
+def test_it_recharges_stored_value(api, zhang, check_ledgers):
+    response = post(api, RECHARGE, {"member": {"phone": "13812345678"}, "amount": "100.00"})
+
+    assert response.status_code == 201
+    assert response.json() == {"amount": "100.00", "bonus": "0.00", "stored_value": "100.00"}
+    check_ledgers()
+
+
+def test_it_recharges_with_a_plan_bonus(api, zhang, check_ledgers):
+    RechargePlan.objects.create(
+        code="R500", name="充500送50", pay_amount=Decimal("500"), bonus_amount=Decimal("50")
+    )
+    body = {"member": {"phone": "13812345678"}, "amount": "500.00", "plan": "R500"}
+
+    response = post(api, RECHARGE, body)
+
+    assert response.status_code == 201
+    assert response.json() == {"amount": "500.00", "bonus": "50.00", "stored_value": "550.00"}
+    check_ledgers()
+
+
+def test_it_replays_a_recharge_without_adding_money_twice(api, zhang, check_ledgers):
+    body = {"member": {"phone": "13812345678"}, "amount": "100.00"}
+    first = post(api, RECHARGE, body, key="r-1")
+
+    again = post(api, RECHARGE, body, key="r-1")
+
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert WalletEntry.objects.filter(kind=WalletEntry.Kind.RECHARGE).count() == 1
+    check_ledgers()
+
+
+def test_it_refuses_a_reused_key_for_another_recharge(api, zhang, check_ledgers):
+    post(api, RECHARGE, {"member": {"phone": "13812345678"}, "amount": "100.00"}, key="r-1")
+
+    response = post(
+        api, RECHARGE, {"member": {"phone": "13812345678"}, "amount": "200.00"}, key="r-1"
+    )
+
+    assert response.status_code == 409 and code_of(response) == "idempotency_key_reused"
+    assert WalletEntry.objects.filter(kind=WalletEntry.Kind.RECHARGE).count() == 1
+    check_ledgers()
+
+
+def test_it_refuses_an_unknown_plan(api, zhang):
+    body = {"member": {"phone": "13812345678"}, "amount": "100.00", "plan": "NOPE"}
+
+    response = post(api, RECHARGE, body)
+
+    assert response.status_code == 422 and code_of(response) == "recharge_plan_not_available"
+    assert not WalletEntry.objects.filter(kind=WalletEntry.Kind.RECHARGE).exists()
+
+
+def test_it_refuses_a_recharge_for_an_unknown_member(api):
+    response = post(api, RECHARGE, {"member": {"phone": "13900000000"}, "amount": "1.00"})
+
+    assert response.status_code == 404 and code_of(response) == "member_not_found"
+
+
+@pytest.mark.parametrize("amount", ["0.00", "-5.00", "1.001"])
+def test_it_refuses_a_recharge_amount_that_is_not_positive_money(api, zhang, amount):
+    response = post(api, RECHARGE, {"member": {"phone": "13812345678"}, "amount": amount})
+
+    assert response.status_code == 400 and "amount" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("param", ["card_no", "card"])
+def test_it_looks_a_member_up_by_card_number(api, chain, param):
+    from members.services import generate_card_batch
+
+    batch = generate_card_batch(prefix="88", count=1, source=Source.ADMIN)
+    card_no = batch.cards.get().card_no
+    open_member(
+        phone="13912345678", card_no=card_no, home_store=chain["SH001"], source=Source.ADMIN
+    )
+
+    response = api.get(LOOKUP, {param: card_no})
+
+    assert response.status_code == 200 and response.json()["phone"] == "139****5678"

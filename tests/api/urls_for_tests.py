@@ -1,0 +1,40 @@
+"""Extra views that exercise the API infrastructure itself (idempotency, 500s) with real writes.
+
+Mounted on top of the real URLconf with `@pytest.mark.urls("tests.api.urls_for_tests")`.
+"""
+
+import time
+
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from rest_framework.response import Response
+
+from config.errors import DomainError
+from stores.api.views import IdempotentTillAPIView
+from stores.models import Region
+
+
+class RegionExists(DomainError):
+    code = "region_exists"
+    status = 409
+    default_message = _("exists")
+
+
+class CreateRegionView(IdempotentTillAPIView):
+    """Creates a Region (a real write); "boom" fails unexpectedly after writing."""
+
+    def create(self, request):
+        code = request.data["code"]
+        if Region.objects.filter(code=code).exists():
+            raise RegionExists(fields={"code": ["taken"]})
+        region = Region.objects.create(code=code, name=code)
+        time.sleep(float(request.data.get("sleep", 0)))
+        if code == "boom":
+            raise RuntimeError("secret internals")
+        return Response({"id": region.pk, "code": code}, status=201)
+
+
+urlpatterns = [
+    path("api/v1/test/regions", CreateRegionView.as_view()),
+    path("", include("config.urls")),
+]
