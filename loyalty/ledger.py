@@ -15,6 +15,8 @@ from django.db.models import F, Max, Min, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from config.sql import default_columns
+
 from .exceptions import ExpiryAlreadyRunning, InsufficientPoints
 from .models import LotConsumption, PointsAccount, PointsEntry, PointsLot
 
@@ -513,20 +515,6 @@ def _give_back(entry, spend, amount):
 # --------------------------------------------------------------------------- bulk opening
 
 
-def _other_columns(model, given):
-    """(column, value) for the concrete fields not in `given`, at their Python defaults, so a
-    set-based INSERT stays valid when a field with a default is added to the model."""
-    from django.db import connection
-
-    pairs = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key or field.generated or field.column in given:
-            continue
-        value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
-        pairs.append((field.column, field.get_db_prep_save(value, connection)))
-    return pairs
-
-
 def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -> int:
     """Open points accounts for new members and post their opening points, set-based.
 
@@ -557,14 +545,14 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
                 for item in items:
                     copy.write_row(item)
             account_given = {"member_id", "balance", "lifetime_earned"}
-            account_other = _other_columns(PointsAccount, account_given)
+            account_other = default_columns(PointsAccount, account_given)
             entry_given = {
                 "account_id", "kind", "points", "balance_after", "store_id", "actor_id",
                 "source", "reason", "reference", "key", "created_at",
             }  # fmt: skip
-            entry_other = _other_columns(PointsEntry, entry_given)
+            entry_other = default_columns(PointsEntry, entry_given)
             lot_given = {"account_id", "entry_id", "points", "remaining", "earned_at", "expires_at"}
-            lot_other = _other_columns(PointsLot, lot_given)
+            lot_other = default_columns(PointsLot, lot_given)
 
             def cols(other):
                 return "".join(f", {column}" for column, _ in other)

@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from config.sql import default_columns
+
 from .exceptions import CountCardNotUsable, InsufficientStoredValue
 from .models import CountCardEntry, MemberCountCard, Wallet, WalletEntry
 
@@ -166,20 +168,6 @@ def post_count_card_entry(
 # --------------------------------------------------------------------------- bulk opening
 
 
-def _other_columns(model, given):
-    """(column, value) for the concrete fields not in `given`, at their Python defaults, so a
-    set-based INSERT stays valid when a field with a default is added to the model."""
-    from django.db import connection
-
-    pairs = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key or field.generated or field.column in given:
-            continue
-        value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
-        pairs.append((field.column, field.get_db_prep_save(value, connection)))
-    return pairs
-
-
 def bulk_post_opening_balances(*, items, source, actor=None, reason="", at=None) -> int:
     """Open wallets for new members and post their opening stored value, set-based.
 
@@ -207,12 +195,12 @@ def bulk_post_opening_balances(*, items, source, actor=None, reason="", at=None)
             ) as copy:
                 for item in items:
                     copy.write_row(item)
-            wallet_other = _other_columns(Wallet, {"member_id", "principal", "bonus"})
+            wallet_other = default_columns(Wallet, {"member_id", "principal", "bonus"})
             entry_given = {
                 "wallet_id", "kind", "principal", "bonus", "principal_after", "bonus_after",
                 "store_id", "actor_id", "source", "reason", "reference", "key", "created_at",
             }  # fmt: skip
-            entry_other = _other_columns(WalletEntry, entry_given)
+            entry_other = default_columns(WalletEntry, entry_given)
             cursor.execute(
                 f"""
                 WITH w AS (

@@ -16,6 +16,44 @@ class Source(models.TextChoices):
     COMMAND = "command", _("Command")
 
 
+class LedgerEntryBase(models.Model):
+    """Where, through which till, by whom, from which channel and why a ledger entry was made.
+
+    Shared by the points, stored-value and count-card ledgers so every movement answers the
+    auditor's questions the same way.
+    """
+
+    store = models.ForeignKey(
+        "stores.Store",
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    terminal = models.ForeignKey(
+        "stores.Terminal",
+        verbose_name=_("till"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class Region(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50)

@@ -1,12 +1,11 @@
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from stores.models import Source
+from stores.models import LedgerEntryBase
 
 
 class Tier(models.Model):
@@ -176,7 +175,7 @@ class PointsAccount(models.Model):
         return self.balance < 0
 
 
-class PointsEntry(models.Model):
+class PointsEntry(LedgerEntryBase):
     """One movement of points. Append-only: a correction is a new entry."""
 
     class Kind(models.TextChoices):
@@ -196,32 +195,6 @@ class PointsEntry(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     points = models.IntegerField(_("points"))
     balance_after = models.IntegerField(_("balance after"))
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    terminal = models.ForeignKey(
-        "stores.Terminal",
-        verbose_name=_("till"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("operator"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
     reference = models.CharField(
         _("reference"),
         max_length=100,

@@ -2,13 +2,12 @@
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from stores.models import Source
+from stores.models import LedgerEntryBase
 
 from .member import Member
 
@@ -88,7 +87,7 @@ class MemberCountCard(models.Model):
         return self.visits_left > 0 and self.expires_at > (at or timezone.now())
 
 
-class CountCardEntry(models.Model):
+class CountCardEntry(LedgerEntryBase):
     """One change to a count card. Append-only: a correction is a new entry."""
 
     class Kind(models.TextChoices):
@@ -119,32 +118,6 @@ class CountCardEntry(models.Model):
         blank=True,
         related_name="+",
     )
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    terminal = models.ForeignKey(
-        "stores.Terminal",
-        verbose_name=_("till"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("operator"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from stores.models import Source
+from stores.models import LedgerEntryBase, Source
 
 from .member import Member
 
@@ -47,7 +47,7 @@ class Wallet(models.Model):
         return self.principal + self.bonus
 
 
-class WalletEntry(models.Model):
+class WalletEntry(LedgerEntryBase):
     """One movement of stored value. Append-only: a correction is a new entry."""
 
     class Kind(models.TextChoices):
@@ -69,32 +69,6 @@ class WalletEntry(models.Model):
     bonus = models.DecimalField(_("bonus change"), max_digits=12, decimal_places=2)
     principal_after = models.DecimalField(_("principal after"), max_digits=12, decimal_places=2)
     bonus_after = models.DecimalField(_("bonus after"), max_digits=12, decimal_places=2)
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    terminal = models.ForeignKey(
-        "stores.Terminal",
-        verbose_name=_("till"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("operator"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
     reference = models.CharField(
         _("reference"),
         max_length=100,
