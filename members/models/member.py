@@ -54,7 +54,7 @@ class Member(models.Model):
         db_persist=True,
         verbose_name=_("phone last 4 digits"),
     )
-    name = models.CharField(_("name"), max_length=50, blank=True)
+    name = models.CharField(_("full name"), max_length=50, blank=True)
     # Pinyin initials of the name (张三 -> "zs"), set by the services, for prefix search.
     name_initials = models.CharField(_("name initials"), max_length=50, blank=True)
     gender = models.CharField(
