@@ -45,6 +45,12 @@ class WithdrawalNotPending(DomainError):
     default_message = _("This withdrawal request has already been decided.")
 
 
+class CountCardNotFound(DomainError):
+    code = "count_card_not_found"
+    status = 404
+    default_message = _("This member has no such count card.")
+
+
 class CountCardNotUsable(DomainError):
     code = "count_card_not_usable"
     status = 422

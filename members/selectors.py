@@ -90,9 +90,46 @@ def member_summary(member, *, full_phone=False):
         "points_expiring": expiring,
         "stored_value": str(wallet.balance if wallet else Decimal("0.00")),
         "coupons": [],  # filled in by campaigns once coupons land
-        "count_cards": [],  # filled in by the wallet area's count cards
+        "count_cards": usable_count_cards(member),
         "status": member.status,
     }
+
+
+def usable_count_cards(member, *, at=None):
+    """The member's count cards with visits left and not expired, soonest to expire first."""
+    from django.utils import timezone
+
+    from .models import MemberCountCard
+
+    cards = (
+        MemberCountCard.objects.filter(
+            member=member, visits_left__gt=0, expires_at__gt=at or timezone.now()
+        )
+        .select_related("package")
+        .order_by("expires_at", "pk")
+    )
+    return [
+        {
+            "id": card.pk,
+            "package": card.package.code,
+            "name": card.package.name,
+            "visits_left": card.visits_left,
+            "expires_at": card.expires_at.isoformat(),
+        }
+        for card in cards
+    ]
+
+
+def count_card_of(member, card_id):
+    """The member's count card with this id (CountCardNotFound if it is someone else's)."""
+    from .exceptions import CountCardNotFound
+    from .models import MemberCountCard
+
+    card = MemberCountCard.objects.select_related("package").filter(pk=card_id, member=member)
+    found = card.first()
+    if found is None:
+        raise CountCardNotFound()
+    return found
 
 
 def members_for_list():

@@ -47,6 +47,28 @@ class CouponSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class CountCardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text=gettext_lazy("Give this as card_id to use a visit."))
+    package = serializers.CharField()
+    name = serializers.CharField()
+    visits_left = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class CountCardVisitSerializer(serializers.Serializer):
+    member = MemberRefSerializer()
+    card_id = serializers.IntegerField(min_value=1)
+    visits = serializers.IntegerField(min_value=1, max_value=100, default=1)
+
+
+class CountCardVisitResultSerializer(serializers.Serializer):
+    card_id = serializers.IntegerField()
+    name = serializers.CharField()
+    visits_used = serializers.IntegerField()
+    visits_left = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
 class MemberSummarySerializer(serializers.Serializer):
     """The lookup answer (API.md); the phone is always masked."""
 
@@ -58,7 +80,7 @@ class MemberSummarySerializer(serializers.Serializer):
     points_expiring = ExpiringPointsSerializer(many=True, help_text="Soonest first.")
     stored_value = serializers.DecimalField(**MONEY)
     coupons = CouponSerializer(many=True)
-    count_cards = serializers.ListField(child=serializers.DictField())
+    count_cards = CountCardSerializer(many=True)
 
 
 class OpenMemberSerializer(serializers.Serializer):

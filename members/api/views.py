@@ -18,6 +18,8 @@ from stores.api.views import IdempotentTillAPIView, TillAPIView
 from stores.models import Source
 
 from .serializers import (
+    CountCardVisitResultSerializer,
+    CountCardVisitSerializer,
     MemberRefSerializer,
     MemberSummarySerializer,
     OpenMemberSerializer,
@@ -34,7 +36,15 @@ MEMBER_EXAMPLE = {
     "points_expiring": [{"points": 200, "expires_at": "2026-12-31T23:59:59+08:00"}],
     "stored_value": "350.00",
     "coupons": [{"code": "C8F2K1", "name": "满100减10", "expires_at": "2026-12-31T23:59:59+08:00"}],
-    "count_cards": [],
+    "count_cards": [
+        {
+            "id": 42,
+            "package": "WASH10",
+            "name": "洗车10次卡",
+            "visits_left": 7,
+            "expires_at": "2027-03-31T23:59:59+08:00",
+        }
+    ],
 }
 
 
@@ -159,6 +169,68 @@ class RechargeView(IdempotentTillAPIView):
             "stored_value": result.balance,
         }
         return Response(RechargeResultSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class CountCardVisitView(IdempotentTillAPIView):
+    @extend_schema(
+        operation_id="count_cards_use_visit",
+        summary="Use a visit of a member's count card (次卡核销)",
+        parameters=[IDEMPOTENCY_KEY],
+        request=CountCardVisitSerializer,
+        responses={
+            201: CountCardVisitResultSerializer,
+            **error_responses(
+                "invalid",
+                "member_not_found",
+                "member_inactive",
+                "count_card_not_found",
+                "count_card_not_usable",
+                post=True,
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "use one visit",
+                value={"member": {"phone": "13812345678"}, "card_id": 42, "visits": 1},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "result",
+                value={
+                    "card_id": 42,
+                    "name": "洗车10次卡",
+                    "visits_used": 1,
+                    "visits_left": 6,
+                    "expires_at": "2027-03-31T23:59:59+08:00",
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def create(self, request):
+        data = CountCardVisitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = resolve_member(data.validated_data["member"])
+        card = member_selectors.count_card_of(member, data.validated_data["card_id"])
+        entry = member_services.use_count_card_visit(
+            card=card,
+            visits=data.validated_data["visits"],
+            source=Source.TILL,
+            store=self.store,
+            terminal=self.terminal,
+            reference=request.headers.get("Idempotency-Key", ""),
+        )
+        body = {
+            "card_id": card.pk,
+            "name": card.package.name,
+            "visits_used": -entry.visits,
+            "visits_left": entry.visits_after,
+            "expires_at": entry.expires_after,
+        }
+        return Response(CountCardVisitResultSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 def member_balances(member):

@@ -16,6 +16,7 @@ ERROR_CODES = {
     "member_not_found": (404, "No member matches."),
     "sale_not_found": (404, "No sale with this receipt number in this store."),
     "gift_not_found": (404, "No such gift."),
+    "count_card_not_found": (404, "This member has no such count card."),
     "not_found": (404, "Not found."),
     "method_not_allowed": (405, 'Method "PUT" not allowed.'),
     "member_exists": (409, "This phone number is already a member."),
@@ -31,6 +32,7 @@ ERROR_CODES = {
     "refund_exceeds_sale": (422, "That is more than is left of the sale."),
     "recharge_plan_not_available": (422, "This recharge plan is not available here and now."),
     "out_of_stock": (422, "This gift is out of stock in this store."),
+    "count_card_not_usable": (422, "This count card has no visits left or has expired."),
     "throttled": (429, "Request was throttled. Expected available in 3 seconds."),
     "server_error": (500, "Internal error. Quote request id 4f1c… to support."),
 }

@@ -33,6 +33,7 @@ OPERATIONS = [
     ("POST", "/api/v1/wallet/recharges"),
     ("GET", "/api/v1/gifts"),
     ("POST", "/api/v1/gifts/redemptions"),
+    ("POST", "/api/v1/count-cards/visits"),
 ]
 
 
