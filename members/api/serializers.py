@@ -47,6 +47,15 @@ class CouponSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class RechargePlanSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    pay_amount = serializers.DecimalField(**MONEY)
+    bonus_amount = serializers.DecimalField(**MONEY)
+    bonus_points = serializers.IntegerField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+
+
 class CountCardSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text=gettext_lazy("Give this as card_id to use a visit."))
     package = serializers.CharField()

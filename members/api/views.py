@@ -23,6 +23,7 @@ from .serializers import (
     MemberRefSerializer,
     MemberSummarySerializer,
     OpenMemberSerializer,
+    RechargePlanSerializer,
     RechargeResultSerializer,
     RechargeSerializer,
 )
@@ -169,6 +170,17 @@ class RechargeView(IdempotentTillAPIView):
             "stored_value": result.balance,
         }
         return Response(RechargeResultSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class RechargePlanListView(TillAPIView):
+    @extend_schema(
+        operation_id="wallet_plans",
+        summary="Recharge plans this store offers now (充值方案)",
+        responses={200: RechargePlanSerializer(many=True), **error_responses()},
+    )
+    def get(self, request):
+        plans = member_services.active_recharge_plans(store=self.store)
+        return Response(RechargePlanSerializer(plans, many=True).data)
 
 
 class CountCardVisitView(IdempotentTillAPIView):

@@ -31,6 +31,7 @@ OPERATIONS = [
     ("GET", "/api/v1/sales/{receipt_no}"),
     ("POST", "/api/v1/sales/{receipt_no}/refunds"),
     ("POST", "/api/v1/wallet/recharges"),
+    ("GET", "/api/v1/wallet/plans"),
     ("GET", "/api/v1/gifts"),
     ("POST", "/api/v1/gifts/redemptions"),
     ("POST", "/api/v1/count-cards/visits"),

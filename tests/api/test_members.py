@@ -218,3 +218,32 @@ def test_it_looks_a_member_up_by_card_number(api, chain, param):
     response = api.get(LOOKUP, {param: card_no})
 
     assert response.status_code == 200 and response.json()["phone"] == "139****5678"
+
+
+# --- GET /wallet/plans
+
+
+def test_it_lists_the_recharge_plans_this_store_offers_now(api, chain):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    RechargePlan.objects.create(
+        code="R500", name="充500送50", pay_amount="500.00", bonus_amount="50.00"
+    )
+    bj_only = RechargePlan.objects.create(
+        code="BJ", name="北京专享", pay_amount="100.00", bonus_amount="5.00"
+    )
+    bj_only.stores.add(chain["BJ001"])
+    RechargePlan.objects.create(
+        code="OLD",
+        name="已结束",
+        pay_amount="100.00",
+        bonus_amount="5.00",
+        ends_at=timezone.now() - timedelta(days=1),
+    )
+
+    response = api.get("/api/v1/wallet/plans")
+
+    assert response.status_code == 200
+    assert [(p["code"], p["bonus_amount"]) for p in response.json()] == [("R500", "50.00")]
