@@ -16,8 +16,9 @@ from .normalize import ImportDataError
 
 
 def inline_max_bytes():
-    """Uploads up to this size are checked and imported during the request."""
-    return getattr(settings, "MEMBER_IMPORT_INLINE_MAX_BYTES", 512 * 1024)
+    """Uploads up to this size are checked and imported during the request; bigger ones
+    become a background job (settings.MEMBER_IMPORT_BACKGROUND_BYTES)."""
+    return settings.MEMBER_IMPORT_BACKGROUND_BYTES
 
 
 def run_import_job(*, job_id) -> ImportJob:

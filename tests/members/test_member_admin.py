@@ -251,7 +251,7 @@ def test_it_imports_from_the_admin_with_a_preview_then_a_confirm(
 def test_a_large_admin_import_runs_as_a_background_job(
     client, tmp_path, chain, head_office, settings, django_capture_on_commit_callbacks
 ):
-    settings.MEMBER_IMPORT_INLINE_MAX_BYTES = 10  # every file is "large"
+    settings.MEMBER_IMPORT_BACKGROUND_BYTES = 10  # every file is "large"
     path = write_workbook(
         tmp_path / "m.xlsx", [member_row(f"1380000{i:04d}", 开卡门店="SH001") for i in range(20)]
     )
