@@ -49,6 +49,8 @@ class LedgerEntryBase(models.Model):
     )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Makes a retried write a no-op: the writer returns the entry that already has this key.
+    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
 
     class Meta:
         abstract = True

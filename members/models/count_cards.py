@@ -119,7 +119,6 @@ class CountCardEntry(LedgerEntryBase):
         related_name="+",
     )
     reference = models.CharField(_("reference"), max_length=100, blank=True)
-    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:

@@ -92,8 +92,6 @@ class WalletEntry(LedgerEntryBase):
         blank=True,
         related_name="reversals",
     )
-    # Makes a retried write a no-op: the writer returns the entry that already has this key.
-    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
