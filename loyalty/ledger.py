@@ -43,15 +43,17 @@ def lock_account(member_id):
     return PointsAccount.objects.select_for_update().get(member_id=member_id)
 
 
-def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=()):
+def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=(), include_due=False):
     # First to expire, first spent; never-expiring lots last. Locked after the account (fixed
     # order: account, then lots) so expiry and spending cannot deadlock. A lot past its expiry
     # is not spendable even before the nightly job has zeroed it; naming `lot_ids` (expiry,
-    # corrections) reaches such lots on purpose.
+    # corrections) reaches such lots on purpose, and so does a clawback (`include_due`): points
+    # a refund takes back come out of the lots that still hold them, due or not, or the nightly
+    # job would expire the same points a second time.
     lots = PointsLot.objects.select_for_update().filter(account=account, remaining__gt=0)
     if lot_ids is not None:
         lots = lots.filter(id__in=lot_ids)
-    else:
+    elif not include_due:
         lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at or timezone.now()))
     lots = list(lots.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id"))
     if prefer_lot_ids:
@@ -436,7 +438,7 @@ def _counter_change(kind, points, reverses):
 
 
 def _take(entry, account, need, allow_negative, lot_ids, at=None, prefer_lot_ids=()):
-    lots = _open_lots(account, lot_ids, at, prefer_lot_ids)
+    lots = _open_lots(account, lot_ids, at, prefer_lot_ids, include_due=allow_negative)
     available = sum(lot.remaining for lot in lots)
     if need > available and not allow_negative:
         raise InsufficientPoints(fields={"points": [f"{available} < {need}"]})
@@ -481,8 +483,9 @@ def _save_lot_moves(entry, lots, consumptions):
 
 def _give_back(entry, spend, amount):
     """Return `amount` points to the lots `spend` took them from, in the order it took them."""
-    outstanding = {}
-    for lot_id, taken in LotConsumption.objects.filter(entry=spend).values_list("lot_id", "points"):
+    outstanding = {}  # insertion order = the order the spend took the lots
+    taken_rows = LotConsumption.objects.filter(entry=spend).order_by("id")
+    for lot_id, taken in taken_rows.values_list("lot_id", "points"):
         outstanding[lot_id] = outstanding.get(lot_id, 0) + taken
     given = LotConsumption.objects.filter(entry__reverses=spend).values_list("lot_id", "points")
     for lot_id, points in given:
@@ -494,7 +497,7 @@ def _give_back(entry, spend, amount):
         .order_by("id")
     }
     consumptions, changed, left = [], [], amount
-    for lot_id in sorted(lots):
+    for lot_id in (lot_id for lot_id in outstanding if lot_id in lots):
         if not left:
             break
         back = min(outstanding[lot_id], left)
@@ -526,11 +529,16 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
     """
     from django.db import connection
 
+    from loyalty.services.rules import expires_at_for  # rules import this module
+
     at = at or timezone.now()
     actor_id = getattr(actor, "pk", actor)
+    # A row without its own expiry date gets the policy's date as of the import, like points
+    # earned today: migrated points must expire like earned ones.
+    default_expiry = expires_at_for(at)
     with transaction.atomic():
         if connection.vendor != "postgresql":
-            return _bulk_opening_points_orm(items, source, actor, reason, at)
+            return _bulk_opening_points_orm(items, source, actor, reason, at, default_expiry)
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS _opening_points (member_id bigint, "
@@ -584,20 +592,20 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
                     (account_id, entry_id, points, remaining, earned_at, expires_at
                      {cols(lot_other)})
                 SELECT ent.account_id, ent.id, ent.points, ent.points, %s,
-                       t.expires_at{vals(lot_other)}
+                       COALESCE(t.expires_at, %s){vals(lot_other)}
                 FROM ent JOIN acc ON acc.id = ent.account_id
                      JOIN _opening_points t ON t.member_id = acc.member_id
                 """,
                 [value for _, value in account_other]
                 + [Kind.OPENING, actor_id, source, reason[:200], at]
                 + [value for _, value in entry_other]
-                + [at]
+                + [at, default_expiry]
                 + [value for _, value in lot_other],
             )
             return cursor.rowcount
 
 
-def _bulk_opening_points_orm(items, source, actor, reason, at):
+def _bulk_opening_points_orm(items, source, actor, reason, at, default_expiry):
     from stores.models import Store
 
     posted = 0
@@ -615,7 +623,7 @@ def _bulk_opening_points_orm(items, source, actor, reason, at):
             reason=reason,
             reference=reference,
             key=f"opening:points:{member_id}",
-            expires_at=expires_at,
+            expires_at=expires_at or default_expiry,
             at=at,
         )
         posted += 1

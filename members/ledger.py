@@ -9,13 +9,16 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.sql import default_columns
 
-from .exceptions import CountCardNotUsable, InsufficientStoredValue
+from .exceptions import CountCardNotUsable, InsufficientStoredValue, WalletOperationRefused
 from .models import CountCardEntry, MemberCountCard, Wallet, WalletEntry
 
 CENT = Decimal("0.01")
+# What numeric(12, 2) holds: principal and bonus each stay at or below it.
+MAX_BALANCE = Decimal("9999999999.99")
 
 
 def open_wallet(member):
@@ -66,6 +69,11 @@ def post_wallet_entry(
             return existing
     new_principal = wallet.principal + principal
     new_bonus = wallet.bonus + bonus
+    if new_principal > MAX_BALANCE or new_bonus > MAX_BALANCE:
+        # Refused as bad input rather than left to fail in the database as a 500.
+        raise WalletOperationRefused(
+            fields={"amount": [gettext("A stored-value balance cannot exceed %s.") % MAX_BALANCE]}
+        )
     if new_principal < 0 or new_bonus < 0:
         raise InsufficientStoredValue(
             fields={"stored_value": [f"{wallet.balance} < {-(principal + bonus)}"]}

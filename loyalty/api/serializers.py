@@ -2,12 +2,24 @@
 
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from members.api.serializers import MONEY, CouponSerializer, MemberRefSerializer, TierSerializer
+from members.api.serializers import (
+    MONEY,
+    MONEY_IN,
+    CouponSerializer,
+    MemberRefSerializer,
+    TierSerializer,
+)
 
-QTY = {"max_digits": 12, "decimal_places": 3, "min_value": Decimal("0.001")}
+QTY = {"max_digits": 9, "decimal_places": 3, "min_value": Decimal("0.001")}
+# Receipt and refund numbers end up in URLs (GET /sales/{receipt_no}): no slash, no spaces.
+DOCUMENT_NO = RegexValidator(
+    r"^[^/\\\s?#%]+$", gettext_lazy("No slash, space, question mark, hash or percent sign.")
+)
 
 
 class SaleLineSerializer(serializers.Serializer):
@@ -15,7 +27,7 @@ class SaleLineSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     qty = serializers.DecimalField(**QTY)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.00"))
+    amount = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -33,16 +45,16 @@ class QuoteResultSerializer(serializers.Serializer):
 
 
 class SaleSerializer(serializers.Serializer):
-    receipt_no = serializers.CharField(max_length=40)
+    receipt_no = serializers.CharField(max_length=40, validators=[DOCUMENT_NO])
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
-    total = serializers.DecimalField(**MONEY, min_value=Decimal("0.00"))
+    total = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
     redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
     coupon_codes = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, default=list, max_length=20
     )
     stored_value_amount = serializers.DecimalField(
-        **MONEY, min_value=Decimal("0.00"), required=False, default=Decimal("0.00")
+        **MONEY_IN, min_value=Decimal("0.00"), required=False, default=Decimal("0.00")
     )
 
     def validate(self, attrs):
@@ -69,11 +81,11 @@ class SaleResultSerializer(serializers.Serializer):
 class RefundLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     qty = serializers.DecimalField(**QTY)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.00"))
+    amount = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
 
 
 class RefundSerializer(serializers.Serializer):
-    refund_no = serializers.CharField(max_length=40)
+    refund_no = serializers.CharField(max_length=40, validators=[DOCUMENT_NO])
     lines = RefundLineSerializer(many=True, required=False, allow_empty=False, max_length=500)
 
 

@@ -431,10 +431,11 @@ def _referral_bonus(member, sale, source, actor, at):
     The referrer's account is locked after the member's; a referrer is never referred by the
     member they referred, so the two locks always come in this order.
     """
+    day = timezone.localtime(at).date()  # rule dates are Shanghai days, not UTC days
     rule = (
         BonusRule.objects.filter(kind=BonusRule.Kind.REFERRAL, is_active=True)
-        .filter(Q(start_date__isnull=True) | Q(start_date__lte=at.date()))
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=at.date()))
+        .filter(Q(start_date__isnull=True) | Q(start_date__lte=day))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
         .order_by("-id")
         .first()
     )
@@ -460,6 +461,7 @@ def _referral_bonus(member, sale, source, actor, at):
                 key=f"bonus:referral:{member.pk}:{side}",
                 expires_at=expires_at,
                 at=at,
+                sale=sale,  # came from this sale: its answer's balance includes the bonus
             )
 
 
@@ -650,4 +652,24 @@ def _wanted(sale_lines, left, lines):
     # `left` was consumed above to split one sku over lines; give callers the true "before".
     for ln, take, _part in wanted:
         left[ln.pk] += take
-    return wanted
+    return _one_per_line(wanted)
+
+
+def _one_per_line(wanted):
+    """Merge what one request asks of the same sale line (the sku listed twice), so the line is
+    checked against what is left once and its shares are cut once: two separate cuts of one
+    line would each be checked against the same "left" and each be rounded on their own."""
+    merged = {}
+    for ln, take, part in wanted:
+        if ln.pk not in merged:
+            merged[ln.pk] = [ln, take, part]
+            continue
+        entry = merged[ln.pk]
+        if (entry[2] is None) != (part is None):
+            raise InvalidSale(
+                fields={"lines": [_("Give an amount on every line of %s, or on none.") % ln.sku]}
+            )
+        entry[1] += take
+        if part is not None:
+            entry[2] += part
+    return [tuple(entry) for entry in merged.values()]

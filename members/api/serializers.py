@@ -7,8 +7,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-PHONE_RE = re.compile(r"^1\d{10}$")
-MONEY = {"max_digits": 12, "decimal_places": 2}
+# The same rule as the import's normalizer, so a bad number is refused here, by field, without
+# echoing the number back in a message.
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+# Balances shown to a till; amounts a till sends are capped lower (MONEY_IN) so that no single
+# request can carry a balance or a points column past what the database holds.
+MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY_IN = {"max_digits": 9, "decimal_places": 2}
 
 
 def validate_phone(value):
@@ -108,7 +113,7 @@ class OpenMemberSerializer(serializers.Serializer):
 
 class RechargeSerializer(serializers.Serializer):
     member = MemberRefSerializer()
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.01"))
     plan = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
 
 

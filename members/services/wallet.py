@@ -141,6 +141,14 @@ def recharge_wallet(
                 fields={"amount": [_("The plan needs at least %s.") % plan.pay_amount]}
             )
     bonus = plan.bonus_amount if plan is not None else Decimal("0.00")
+    if plan is not None and plan.bonus_points:
+        from loyalty.ledger import lock_account, open_account
+
+        # Every path that moves both points and stored value locks the points account first,
+        # then the wallet (as checkout and refunds do); the other order deadlocks against a
+        # sale of the same member paying from stored value.
+        open_account(member)
+        lock_account(member.pk)
     open_wallet(member)
     entry = post_wallet_entry(
         member=member,
@@ -158,10 +166,9 @@ def recharge_wallet(
         at=at,
     )
     if plan is not None and plan.bonus_points:
-        from loyalty.ledger import open_account, post_points_entry
+        from loyalty.ledger import post_points_entry
         from loyalty.models import PointsEntry
 
-        open_account(member)
         post_points_entry(
             member=member,
             points=plan.bonus_points,

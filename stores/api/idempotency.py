@@ -12,7 +12,7 @@ database, not the Django cache, which is per process and forgets after minutes.
 import hashlib
 import json
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -95,6 +95,23 @@ def _claim(terminal_id, key, request_fingerprint):
     return row[0] if row else None
 
 
+def _run_handler(handler):
+    """Run the business call in its own savepoint: a refused call (4xx) leaves nothing
+    half-written, while the claim and its stored answer still commit.
+
+    If it collides with a row another transaction committed meanwhile (the same receipt sent
+    at the same moment under two keys, by a till that retried with a fresh key), it runs once
+    more: the service then sees the committed row and answers as for any repeat (the same
+    sale, or duplicate_receipt for another body) instead of a 500.
+    """
+    try:
+        with transaction.atomic():
+            return handler()
+    except IntegrityError:
+        with transaction.atomic():
+            return handler()
+
+
 def run_idempotent(request, handler):
     """Run `handler()` (which returns a Response) at most once per till and key.
 
@@ -112,10 +129,7 @@ def run_idempotent(request, handler):
             return _replay(record, request_fingerprint)
 
         try:
-            # Its own savepoint: a refused business call (4xx) leaves nothing half-written,
-            # while the claim and its stored answer still commit.
-            with transaction.atomic():
-                response = handler()
+            response = _run_handler(handler)
         except Exception as exc:
             response = known_error_response(exc)
             if response is None or isinstance(exc, exceptions.Throttled):

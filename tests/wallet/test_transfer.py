@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from django.db import DataError
 
 from members.exceptions import InsufficientStoredValue, WalletOperationRefused
 from members.models import Member, Transfer, Wallet, WalletEntry
@@ -55,12 +54,13 @@ def test_it_refuses_overdraw_self_transfer_and_closed_cards(member_factory, chec
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_rolls_back_both_sides_when_the_receiving_side_fails(member_factory, check_ledgers):
-    # given a receiver whose principal would overflow the column (numeric(12,2)) on receipt
+    # given a receiver whose principal would pass what the column holds (numeric(12,2)): the
+    # writer refuses the receiving side after the giving side was written
     giver, taker = member_factory(), member_factory()
     recharge_wallet(member=giver, amount="100", source="admin")
     adjust_stored_value(member=taker, principal="9999999999.00", reason="test", source="admin")
-    # when the transfer's second write fails in the database
-    with pytest.raises(DataError):
+    # when the transfer's second write is refused
+    with pytest.raises(WalletOperationRefused):
         transfer_stored_value(from_member=giver, to_member=taker, amount="100", source="admin")
     # then the first side is rolled back too
     assert _parts(giver) == (Decimal("100.00"), Decimal("0.00"))
