@@ -165,6 +165,12 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
                 key = f"review:{member.pk}:{month}"
                 if TierChange.objects.filter(key=key).exists():
                     continue  # reviewed this month already: one step down per month
+                # Only if the tier is still the one reviewed: a sale may have upgraded the member
+                # since the batch was read, and a review must never undo that upgrade.
+                if not Member.objects.filter(pk=member.pk, tier_id=member.tier_id).update(
+                    tier=target
+                ):
+                    continue
                 detail = _(
                     "last 12 months: spend ¥%(spend)s, points %(points)s do not keep %(tier)s"
                 ) % {"spend": spend, "points": points, "tier": member.tier.name}
@@ -178,5 +184,4 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
                     actor=actor,
                     key=key,
                 )
-                Member.objects.filter(pk=member.pk).update(tier=target)
                 moved += 1
