@@ -13,17 +13,6 @@ from stores.services import create_terminal
 _numbers = itertools.count(1)
 
 
-def requires(module, *names):
-    """Skip until another branch's service lands (the skip disappears once it exists)."""
-    import importlib
-
-    mod = importlib.import_module(module)
-    missing = [name for name in names if not hasattr(mod, name)]
-    return pytest.mark.skipif(
-        bool(missing), reason=f"waiting for {module}.{', '.join(missing)} (other branch)"
-    )
-
-
 def till_client(key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
