@@ -179,33 +179,39 @@ def _run(request, member, fn):
     return True
 
 
+def _for_each_member(request, queryset, form, title, action, call, done_message):
+    """The shape of a per-member action: the intermediate form until it is valid, then the
+    service once per selected member (a refusal becomes a message), then one summary."""
+    if not form.is_valid():
+        return _intermediate(request, queryset, form, title, action)
+    data = form.cleaned_data
+    done = sum(_run(request, member, lambda m=member: call(m, data)) for member in queryset)
+    if done:
+        messages.success(request, done_message % {"count": done})
+    return None
+
+
 @admin.action(description=_("Recharge stored value"), permissions=["change"])
 def recharge_action(modeladmin, request, queryset):
     """Recharge (cash at the service desk) the selected members, optionally under a plan."""
     form = RechargeForm(request.POST if "apply" in request.POST else None, user=request.user)
-    if form.is_valid():
-        data = form.cleaned_data
-        done = 0
-        for member in queryset:
-            done += _run(
-                request,
-                member,
-                lambda m=member: recharge_wallet(
-                    member=m,
-                    amount=data["amount"],
-                    plan=data["plan"],
-                    store=data["store"],
-                    source=Source.ADMIN,
-                    actor=request.user,
-                    reference=data["reference"],
-                    key=f"admin-recharge:{data['token']}:{m.pk}",
-                ),
-            )
-        if done:
-            messages.success(request, gettext("%(count)d members recharged.") % {"count": done})
-        return None
-    return _intermediate(
-        request, queryset, form, gettext("Recharge stored value"), "recharge_action"
+    return _for_each_member(
+        request,
+        queryset,
+        form,
+        gettext("Recharge stored value"),
+        "recharge_action",
+        lambda m, data: recharge_wallet(
+            member=m,
+            amount=data["amount"],
+            plan=data["plan"],
+            store=data["store"],
+            source=Source.ADMIN,
+            actor=request.user,
+            reference=data["reference"],
+            key=f"admin-recharge:{data['token']}:{m.pk}",
+        ),
+        gettext("%(count)d members recharged."),
     )
 
 
@@ -215,35 +221,22 @@ def withdrawal_request_action(modeladmin, request, queryset):
     form = WithdrawalRequestForm(
         request.POST if "apply" in request.POST else None, user=request.user
     )
-    if form.is_valid():
-        data = form.cleaned_data
-        done = 0
-        for member in queryset:
-            done += _run(
-                request,
-                member,
-                lambda m=member: request_withdrawal(
-                    member=m,
-                    amount=data["amount"],
-                    reason=data["reason"],
-                    store=data["store"],
-                    source=Source.ADMIN,
-                    actor=request.user,
-                    key=f"admin-withdrawal:{data['token']}:{m.pk}",
-                ),
-            )
-        if done:
-            messages.success(
-                request,
-                gettext("%(count)d withdrawal requests await approval.") % {"count": done},
-            )
-        return None
-    return _intermediate(
+    return _for_each_member(
         request,
         queryset,
         form,
         gettext("Request a stored-value withdrawal"),
         "withdrawal_request_action",
+        lambda m, data: request_withdrawal(
+            member=m,
+            amount=data["amount"],
+            reason=data["reason"],
+            store=data["store"],
+            source=Source.ADMIN,
+            actor=request.user,
+            key=f"admin-withdrawal:{data['token']}:{m.pk}",
+        ),
+        gettext("%(count)d withdrawal requests await approval."),
     )
 
 
@@ -461,28 +454,22 @@ class SellCountCardForm(_ActionForm):
 def sell_count_card_action(modeladmin, request, queryset):
     """Sell a count-card package to the selected members (cash, or from their stored value)."""
     form = SellCountCardForm(request.POST if "apply" in request.POST else None, user=request.user)
-    if form.is_valid():
-        data = form.cleaned_data
-        done = 0
-        for member in queryset:
-            done += _run(
-                request,
-                member,
-                lambda m=member: sell_count_card(
-                    member=m,
-                    package=data["package"],
-                    store=data["store"],
-                    pay_from_stored_value=data["pay_from_stored_value"],
-                    source=Source.ADMIN,
-                    actor=request.user,
-                    key=f"admin-countcard:{data['token']}:{m.pk}",
-                ),
-            )
-        if done:
-            messages.success(request, gettext("%(count)d count cards sold.") % {"count": done})
-        return None
-    return _intermediate(
-        request, queryset, form, gettext("Sell a count card"), "sell_count_card_action"
+    return _for_each_member(
+        request,
+        queryset,
+        form,
+        gettext("Sell a count card"),
+        "sell_count_card_action",
+        lambda m, data: sell_count_card(
+            member=m,
+            package=data["package"],
+            store=data["store"],
+            pay_from_stored_value=data["pay_from_stored_value"],
+            source=Source.ADMIN,
+            actor=request.user,
+            key=f"admin-countcard:{data['token']}:{m.pk}",
+        ),
+        gettext("%(count)d count cards sold."),
     )
 
 
