@@ -246,7 +246,8 @@ class SaleView(IdempotentTillAPIView):
             source=Source.TILL,
             terminal=self.terminal,
         )
-        points, stored_value = member_balances(member)
+        # A new sale carries the balances it left; a repeat of an earlier one reads them.
+        points, stored_value = getattr(sale, "balances_after", None) or member_balances(member)
         return Response(sale_answer(sale, points, stored_value), status=status.HTTP_201_CREATED)
 
 

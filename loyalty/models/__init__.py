@@ -2,7 +2,7 @@
 
 from .gifts import Gift, GiftRedemption, GiftStock
 from .ledger import LotConsumption, PointsAccount, PointsEntry, PointsLot, Tier
-from .rules import BonusRule, EarningRule, ExpiryPolicy, RedemptionRule
+from .rules import BonusRule, EarningRule, ExpiryPolicy, RedemptionRule, RuleBookVersion
 from .sales import Refund, RefundLine, Sale, SaleLine
 from .tiers import PointsAdjustment, TierChange
 
@@ -19,6 +19,7 @@ __all__ = [
     "PointsEntry",
     "PointsLot",
     "RedemptionRule",
+    "RuleBookVersion",
     "Refund",
     "RefundLine",
     "Sale",

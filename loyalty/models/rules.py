@@ -277,3 +277,19 @@ class BonusRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RuleBookVersion(models.Model):
+    """A single row whose token database triggers change whenever anything a checkout reads
+    about the rules changes (tiers, earning and redemption rules with their stores and tiers,
+    expiry policies), however it changes: the admin, a bulk update, a migration, SQL by hand.
+    Each process keeps the rules it loaded until the token moves (see loyalty.rulebook)."""
+
+    token = models.CharField(_("token"), max_length=32)
+
+    class Meta:
+        verbose_name = _("rule book version")
+        verbose_name_plural = _("rule book versions")
+
+    def __str__(self):
+        return self.token

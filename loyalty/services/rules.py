@@ -13,54 +13,27 @@ coupon discount.
 
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
-from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule
+from loyalty import rulebook
+from loyalty.models import EarningRule
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-def _in_force(queryset, day):
-    return queryset.filter(
-        Q(start_date__isnull=True) | Q(start_date__lte=day),
-        Q(end_date__isnull=True) | Q(end_date__gte=day),
-        is_active=True,
-    )
-
-
-def earning_rules_for(*, store, tier, at):
+def earning_rules_for(*, store, tier, at, book=None):
     """Active earning rules for this store, tier and day (weekday and hours checked later)."""
-    rules = _in_force(EarningRule.objects.all(), timezone.localtime(at).date()).filter(
-        Q(stores__isnull=True) | Q(stores=store)
-    )
-    if tier is None:
-        rules = rules.filter(tiers__isnull=True)
-    else:
-        rules = rules.filter(Q(tiers__isnull=True) | Q(tiers=tier))
-    return list(rules.distinct().order_by("-priority", "id"))
+    return (book or rulebook.get()).earning_rules(store=store, tier=tier, at=at)
 
 
-def redemption_rule_for(*, store, at):
+def redemption_rule_for(*, store, at, book=None):
     """The redemption rule in force for this store now (highest priority), or None."""
-    local = timezone.localtime(at)
-    rules = _in_force(RedemptionRule.objects.all(), local.date()).filter(
-        Q(stores__isnull=True) | Q(stores=store)
-    )
-    for rule in rules.distinct().order_by("-priority", "-id"):
-        if rule.applies_on(local):
-            return rule
-    return None
+    return (book or rulebook.get()).redemption_rule(store=store, at=at)
 
 
-def expiry_policy_for(at):
-    day = timezone.localtime(at).date()
-    return (
-        ExpiryPolicy.objects.filter(is_active=True, start_date__lte=day)
-        .order_by("-start_date", "-id")
-        .first()
-    )
+def expiry_policy_for(at, book=None):
+    return (book or rulebook.get()).expiry_policy(at)
 
 
 def expires_at_for(at, policy=...):

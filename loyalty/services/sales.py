@@ -4,11 +4,13 @@ import hashlib
 import json
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
-from django.db import transaction
-from django.db.models import BigIntegerField, CharField, IntegerField, Q, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.sql import load, select_list, width
+from loyalty import rulebook
 from loyalty.exceptions import (
     DuplicateReceipt,
     DuplicateRefund,
@@ -17,10 +19,9 @@ from loyalty.exceptions import (
     RedemptionNotAllowed,
     RefundExceedsSale,
 )
-from loyalty.ledger import move_tier_progress, open_account, post_points_entry, post_sale_points
+from loyalty.ledger import move_tier_progress, open_account, post_points_entry, record_sale
 from loyalty.models import (
     BonusRule,
-    ExpiryPolicy,
     PointsAccount,
     PointsEntry,
     PointsLot,
@@ -28,7 +29,6 @@ from loyalty.models import (
     RefundLine,
     Sale,
     SaleLine,
-    Tier,
     TierChange,
 )
 from members.exceptions import InsufficientStoredValue
@@ -91,9 +91,9 @@ def _fingerprint(**body):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _plan(*, store, member, lines, total, redeem_points, account_balance, at, tier):
+def _plan(*, book, store, member, lines, total, redeem_points, account_balance, at, tier):
     """Everything a sale would do, without writing: redemption, offsets, earning."""
-    rule = redemption_rule_for(store=store, at=at) if redeem_points else None
+    rule = redemption_rule_for(store=store, at=at, book=book) if redeem_points else None
     if redeem_points:
         if rule is None:
             raise RedemptionNotAllowed(fields={"redeem_points": [_("No redemption here now.")]})
@@ -125,7 +125,7 @@ def _plan(*, store, member, lines, total, redeem_points, account_balance, at, ti
     ]
     offsets = allocate_money(offset, eligible_weights)
     points_shares = allocate(redeem_points, eligible_weights)
-    rules = earning_rules_for(store=store, tier=tier, at=at)
+    rules = earning_rules_for(store=store, tier=tier, at=at, book=book)
     basis = [
         {"category": ln["category"], "basis": ln["amount"] - off}
         for ln, off in zip(lines, offsets, strict=True)
@@ -156,11 +156,13 @@ def quote_sale(*, store, member, lines, redeem_points=0, at=None) -> dict:
     )
     balance = PointsAccount.objects.filter(member=member).values_list("balance", flat=True)
     available = min(available, balance.first() or 0)
-    rule = redemption_rule_for(store=store, at=at)
+    book = rulebook.get()
+    rule = redemption_rule_for(store=store, at=at, book=book)
     max_points, _eligible = redemption_limits(
         rule=rule, lines=lines, total=total, available=available
     )
     plan = _plan(
+        book=book,
         store=store,
         member=member,
         lines=lines,
@@ -180,44 +182,41 @@ def quote_sale(*, store, member, lines, redeem_points=0, at=None) -> dict:
     }
 
 
-def _lock_account_and_sale(member, store, receipt_no, at):
-    """Lock the member's points account and, in the same query, look for this receipt and
-    read the expiry policy in force (a tiny table: a subquery saves a round trip per sale).
+def _lock_account_and_sale(member, store, receipt_no):
+    """Lock the member's points account and, in the same query, look for this receipt, read
+    the member's stored value and the rule book's token: one round trip for what every sale
+    needs before it can decide anything.
 
     The account lock serializes two tills posting for one member, so the receipt check and
     the balance both see the other's committed write; the unique (store, receipt_no) is the
     backstop against two tills posting the same receipt for different members.
+    Returns (account, id of the sale with this receipt or None, stored value or None, token).
     """
-    existing = Sale.objects.filter(store=store, receipt_no=receipt_no).values("pk")[:1]
-    day = timezone.localtime(at).date()
-    policy = ExpiryPolicy.objects.filter(is_active=True, start_date__lte=day).order_by(
-        "-start_date", "-id"
-    )[:1]
-
-    def field(name, output):
-        return Subquery(policy.values(name), output_field=output)
-
-    query = PointsAccount.objects.select_for_update(of=("self",)).annotate(
-        existing_sale=Subquery(existing, output_field=BigIntegerField()),
-        policy_id=field("id", BigIntegerField()),
-        policy_mode=field("mode", CharField()),
-        policy_months=field("months", IntegerField()),
-        policy_periods=field("periods_after", IntegerField()),
+    features = connection.features
+    lock = (
+        " FOR UPDATE OF a"
+        if features.has_select_for_update_of
+        else " FOR UPDATE"
+        if features.has_select_for_update
+        else ""
     )
-    try:
-        account = query.get(member_id=member.pk)
-    except PointsAccount.DoesNotExist:
+    sql = (
+        f"SELECT {select_list(PointsAccount, 'a')}, "
+        f'(SELECT s.id FROM "{Sale._meta.db_table}" s '
+        "WHERE s.store_id = %s AND s.receipt_no = %s), "
+        f'(SELECT w.principal + w.bonus FROM "{Wallet._meta.db_table}" w WHERE w.member_id = %s), '
+        f"{rulebook.TOKEN_SQL} "
+        f'FROM "{PointsAccount._meta.db_table}" a WHERE a.member_id = %s{lock}'
+    )
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [store.pk, receipt_no, member.pk, member.pk])
+            row = cursor.fetchone()
+        if row is not None:
+            break
         open_account(member)
-        account = query.get(member_id=member.pk)
-    policy = None
-    if account.policy_id is not None:
-        policy = ExpiryPolicy(
-            id=account.policy_id,
-            mode=account.policy_mode,
-            months=account.policy_months,
-            periods_after=account.policy_periods,
-        )
-    return account, account.existing_sale, policy
+    n = width(PointsAccount)
+    return load(PointsAccount, row), row[n], row[n + 1], row[n + 2]
 
 
 @transaction.atomic
@@ -268,19 +267,19 @@ def post_sale(
         stored_value_amount=stored_value_amount,
     )
 
-    account, existing_id, policy = _lock_account_and_sale(member, store, receipt_no, at)
+    account, existing_id, stored_value, token = _lock_account_and_sale(member, store, receipt_no)
     if existing_id is not None:
         existing = Sale.objects.get(pk=existing_id)
         if existing.fingerprint != fingerprint:
             raise DuplicateReceipt()
         return existing
 
-    tiers = list(Tier.objects.all())
+    book = rulebook.get(token)
+    tiers = book.tiers
     # A member not yet placed in a tier earns as the default tier does.
-    tier = next((t for t in tiers if t.pk == member.tier_id), None) or next(
-        (t for t in tiers if t.is_default), None
-    )
+    tier = book.tier(member.tier_id)
     plan = _plan(
+        book=book,
         store=store,
         member=member,
         lines=lines,
@@ -297,13 +296,17 @@ def post_sale(
     stored_shares = allocate_money(stored_value_amount, paid)
     wallet_entry = None
     if stored_value_amount:
+        if stored_value is None:  # no wallet yet
+            raise InsufficientStoredValue(
+                fields={"stored_value": [f"0.00 < {stored_value_amount}"]}
+            )
         wallet_entry = _pay_stored_value(
             member, stored_value_amount, source, store, terminal, actor, receipt_no
         )
+        stored_value = wallet_entry.principal_after + wallet_entry.bonus_after
 
     points_earned = sum(plan["per_line"])
-    if not points_earned:
-        policy = None
+    policy = book.expiry_policy(at) if points_earned else None
     expires_at = expires_at_for(at, policy) if points_earned else None
     # Decided before anything is written, from the counters as this sale will leave them, so
     # the sale row is written once with its tier after.
@@ -332,7 +335,7 @@ def post_sale(
             "expires_at": expires_at.isoformat() if expires_at else None,
         },
     }
-    sale = Sale.objects.create(
+    sale = Sale(
         store=store,
         terminal=terminal,
         member=member,
@@ -352,41 +355,41 @@ def post_sale(
         actor=actor,
         created_at=at,
     )
-    SaleLine.objects.bulk_create(
-        [
-            SaleLine(
-                sale=sale,
-                line_no=i + 1,
-                sku=ln["sku"],
-                name=ln["name"],
-                category=ln["category"],
-                qty=ln["qty"],
-                amount=ln["amount"],
-                points_earned=plan["per_line"][i],
-                points_redeemed=plan["points_shares"][i],
-                offset_amount=plan["offsets"][i],
-                stored_value_amount=stored_shares[i],
-                earning=plan["detail"][i],
-            )
-            for i, ln in enumerate(lines)
-        ]
-    )
-    post_sale_points(
+    sale_lines = [
+        SaleLine(
+            line_no=i + 1,
+            sku=ln["sku"],
+            name=ln["name"],
+            category=ln["category"],
+            qty=ln["qty"],
+            amount=ln["amount"],
+            points_earned=plan["per_line"][i],
+            points_redeemed=plan["points_shares"][i],
+            offset_amount=plan["offsets"][i],
+            stored_value_amount=stored_shares[i],
+            earning=plan["detail"][i],
+        )
+        for i, ln in enumerate(lines)
+    ]
+    # Tier and last visit are loyalty's to keep on the member (the tier is a loyalty model).
+    member_changes = {"last_visit_at": at}
+    if new_tier is not None:
+        member_changes["tier_id"] = new_tier.pk
+    record_sale(
         account=account,
         sale=sale,
+        lines=sale_lines,
         redeem=redeem_points,
         earn=points_earned,
         expires_at=expires_at,
         spend=amount_due,
+        member_changes=member_changes,
         source=source,
         actor=actor,
         terminal=terminal,
         at=at,
     )
-
-    updates = {"last_visit_at": at}
     if new_tier is not None:
-        updates["tier"] = new_tier
         log_tier_change(
             member=member,
             from_tier=tier,
@@ -398,11 +401,13 @@ def post_sale(
             sale=sale,
             at=at,
         )
-    # Tier and last visit are loyalty's to keep on the member (the tier is a loyalty model).
-    Member.objects.filter(pk=member.pk).update(**updates)
-    member.last_visit_at = at
-    if new_tier is not None:
         member.tier = new_tier
+    member.last_visit_at = at
+    # The balances right after this sale, under its locks: the till prints them.
+    sale.balances_after = (
+        account.balance,
+        Decimal(stored_value or 0).quantize(CENT),
+    )
     if member.referrer_id:
         _referral_bonus(member, sale, source, actor, at)
     return sale
@@ -411,8 +416,6 @@ def post_sale(
 def _pay_stored_value(member, amount, source, store, terminal, actor, receipt_no):
     from members.services import pay_with_stored_value
 
-    if not Wallet.objects.filter(member=member).exists():
-        raise InsufficientStoredValue(fields={"stored_value": [f"0.00 < {amount}"]})
     return pay_with_stored_value(
         member=member,
         amount=amount,
