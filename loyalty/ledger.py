@@ -11,11 +11,11 @@ Invariant kept here: balance == SUM(entries.points), and SUM(lots.remaining) == 
 from datetime import datetime, time
 
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Max, Min, Q, Value
+from django.db.models import F, Max, Min, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from config.sql import default_columns, insert_sql, update_sql
+from config.sql import default_columns, insert_sql, load, select_list, update_sql
 from members.models import Member
 
 from .exceptions import ExpiryAlreadyRunning, InsufficientPoints
@@ -51,12 +51,24 @@ def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=(), include_due=Fa
     # corrections) reaches such lots on purpose, and so does a clawback (`include_due`): points
     # a refund takes back come out of the lots that still hold them, due or not, or the nightly
     # job would expire the same points a second time.
-    lots = PointsLot.objects.select_for_update().filter(account=account, remaining__gt=0)
+    # Hand-written: every redemption at a till runs this.
+    where, params = ["l.account_id = %s", "l.remaining > 0"], [account.pk]
     if lot_ids is not None:
-        lots = lots.filter(id__in=lot_ids)
+        lot_ids = list(lot_ids) or [None]
+        where.append(f"l.id IN ({', '.join(['%s'] * len(lot_ids))})")
+        params.extend(lot_ids)
     elif not include_due:
-        lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at or timezone.now()))
-    lots = list(lots.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id"))
+        where.append("(l.expires_at IS NULL OR l.expires_at > %s)")
+        params.append(connection.ops.adapt_datetimefield_value(at or timezone.now()))
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f'SELECT {select_list(PointsLot, "l")} FROM "{PointsLot._meta.db_table}" l '
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY l.expires_at ASC NULLS LAST, l.earned_at, l.id{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        lots = [load(PointsLot, row) for row in cursor.fetchall()]
     if prefer_lot_ids:
         lots.sort(key=lambda lot: lot.id not in prefer_lot_ids)  # stable: FEFO within each
     return lots
@@ -263,11 +275,13 @@ def _sale_entry_key(sale, entry):
 def _plan_take(account, need, at):
     """[(lot, taken)] for spending `need` points first-to-expire-first (lots locked here, after
     the account); the lots' `remaining` are moved in memory, not yet written."""
-    lots = _open_lots(account, at=at)
-    if need > sum(lot.remaining for lot in lots):
-        raise InsufficientPoints(
-            fields={"points": [f"{sum(lot.remaining for lot in lots)} < {need}"]}
-        )
+    return _spread(_open_lots(account, at=at), need, allow_negative=False)
+
+
+def _spread(lots, need, allow_negative):
+    available = sum(lot.remaining for lot in lots)
+    if need > available and not allow_negative:
+        raise InsufficientPoints(fields={"points": [f"{available} < {need}"]})
     moves, left = [], need
     for lot in lots:
         if not left:
@@ -276,6 +290,7 @@ def _plan_take(account, need, at):
         lot.remaining -= taken
         left -= taken
         moves.append((lot, taken))
+    # `left` (if any) is the open debt: the balance goes negative, no lot backs it.
     return moves
 
 
@@ -548,22 +563,13 @@ def _counter_change(kind, points, reverses):
 
 def _take(entry, account, need, allow_negative, lot_ids, at=None, prefer_lot_ids=()):
     lots = _open_lots(account, lot_ids, at, prefer_lot_ids, include_due=allow_negative)
-    available = sum(lot.remaining for lot in lots)
-    if need > available and not allow_negative:
-        raise InsufficientPoints(fields={"points": [f"{available} < {need}"]})
-    consumptions, changed = [], []
-    left = need
-    for lot in lots:
-        if not left:
-            break
-        taken = min(lot.remaining, left)
-        lot.remaining -= taken
-        left -= taken
-        changed.append(lot)
-        consumptions.append(LotConsumption(entry=entry, lot=lot, points=taken))
-    if changed:
-        _save_lot_moves(entry, changed, consumptions)
-    # `left` (if any) is the open debt: the balance goes negative, no lot backs it.
+    moves = _spread(lots, need, allow_negative)
+    if moves:
+        _save_lot_moves(
+            entry,
+            [lot for lot, _taken in moves],
+            [LotConsumption(entry=entry, lot=lot, points=taken) for lot, taken in moves],
+        )
 
 
 def _save_lot_moves(entry, lots, consumptions):

@@ -403,13 +403,13 @@ def post_sale(
         )
         member.tier = new_tier
     member.last_visit_at = at
-    # The balances right after this sale, under its locks: the till prints them.
-    sale.balances_after = (
-        account.balance,
-        Decimal(stored_value or 0).quantize(CENT),
-    )
+    points_after = account.balance
     if member.referrer_id:
-        _referral_bonus(member, sale, source, actor, at)
+        bonus = _referral_bonus(member, sale, source, actor, at)
+        if bonus is not None:
+            points_after = bonus.balance_after
+    # The balances right after this sale, under its locks: the till prints them.
+    sale.balances_after = (points_after, Decimal(stored_value or 0).quantize(CENT))
     return sale
 
 
@@ -432,7 +432,8 @@ def _referral_bonus(member, sale, source, actor, at):
     """Referral: both sides once, on the new member's first sale that reaches the minimum.
 
     The referrer's account is locked after the member's; a referrer is never referred by the
-    member they referred, so the two locks always come in this order.
+    member they referred, so the two locks always come in this order. Returns the new member's
+    own bonus entry when this sale paid it (its balance is the one the till prints), else None.
     """
     day = timezone.localtime(at).date()  # rule dates are Shanghai days, not UTC days
     rule = (
@@ -443,16 +444,17 @@ def _referral_bonus(member, sale, source, actor, at):
         .first()
     )
     if rule is None or sale.amount_due < rule.min_order_amount:
-        return
+        return None
     expires_at = expires_at_for(at)
     referrer = Member.objects.get(pk=member.referrer_id)
+    paid = None
     for who, points, side in (
         (member, rule.points, "new"),
         (referrer, rule.referrer_points, "ref"),
     ):
         if points:
             open_account(who)
-            post_points_entry(
+            entry = post_points_entry(
                 member=who,
                 points=points,
                 kind=PointsEntry.Kind.BONUS,
@@ -466,6 +468,9 @@ def _referral_bonus(member, sale, source, actor, at):
                 at=at,
                 sale=sale,  # came from this sale: its answer's balance includes the bonus
             )
+            if side == "new" and entry.sale_id == sale.pk:
+                paid = entry
+    return paid
 
 
 # --- Refunds ---------------------------------------------------------------------------------
