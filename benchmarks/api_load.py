@@ -2,9 +2,12 @@
 
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/api_load.py [--seconds 15]
 
-Seeds the database in DATABASE_URL (migrate, 16 tills in SH001, members with points, one earning
-and one redemption rule), starts gunicorn with config/gunicorn.conf.py, then runs three phases in
-the same server run, each with 16 tills (threads with keep-alive connections) for --seconds:
+Creates a scratch database `<db>_load` next to the one in DATABASE_URL (dropped first, so every
+run starts from the same state) and seeds it: 16 tills in SH001, 400 members with points, one
+earning and one redemption rule, two tiers (the upper one reached by lifetime spend during the
+run). Then starts gunicorn with config/gunicorn.conf.py (access log on, to /dev/null) and runs
+three phases in the same server run, each with 16 tills (one thread and API key each) for
+--seconds:
 
   ping      GET  /api/v1/ping                    the cheapest authenticated call (the baseline)
   lookup    GET  /api/v1/members/lookup?phone=   member lookup
@@ -26,10 +29,15 @@ import sys
 import threading
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scratch import fresh_database  # noqa: E402
+
 TILLS = 16
 MEMBERS = 400
 
@@ -39,31 +47,24 @@ def seed():
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        sys.exit("Set DATABASE_URL to a PostgreSQL database: this measures the production setup.")
-    call_command("migrate", verbosity=0)
-
-    from loyalty.models import EarningRule, RedemptionRule
-    from members.models import Member
+    from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, Tier
     from members.services import open_member
     from stores.models import Source, Store
     from stores.services import create_terminal
 
     store, _ = Store.objects.get_or_create(code="SH001", defaults={"name": "上海徐汇店"})
-    if not EarningRule.objects.filter(name="bench").exists():
-        EarningRule.objects.create(name="bench", kind="per_amount", points=1, per_amount=1)
-    if not RedemptionRule.objects.filter(name="bench").exists():
-        RedemptionRule.objects.create(name="bench", points_per_yuan=100, max_share_percent=50)
+    Tier.objects.create(code="NORMAL", name="普卡", rank=0, is_default=True)
+    Tier.objects.create(code="GOLD", name="金卡", rank=1, upgrade_spend=3000, points_multiplier=2)
+    EarningRule.objects.create(name="bench", kind="per_amount", points=1, per_amount=1)
+    RedemptionRule.objects.create(name="bench", points_per_yuan=100, max_share_percent=50)
+    ExpiryPolicy.objects.create(
+        name="bench", mode="year_end", periods_after=1, start_date=date(2020, 1, 1)
+    )
     phones = [f"1390000{n:04d}" for n in range(MEMBERS)]
-    existing = set(Member.objects.filter(phone__in=phones).values_list("phone", flat=True))
     for phone in phones:
-        if phone not in existing:
-            open_member(
-                phone=phone, home_store=store, source=Source.COMMAND, initial_points=1_000_000
-            )
+        open_member(phone=phone, home_store=store, source=Source.COMMAND, initial_points=1_000_000)
     run = uuid.uuid4().hex[:6]
     keys = [create_terminal(store_code="SH001", code=f"B{run}{n:02d}")[1] for n in range(TILLS)]
     connection.close()
@@ -222,8 +223,8 @@ def phase(name, work, tills, seconds, phones, run, expect):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument(
         "--keep-alive",
         action=argparse.BooleanOptionalAction,
@@ -233,6 +234,7 @@ def main():
     args = parser.parse_args()
     Till.keep_alive = args.keep_alive
 
+    os.environ.update(fresh_database(os.environ.get("DATABASE_URL", ""), "_load"))
     keys, phones, run = seed()
     port = free_port()
     server = start_server(port, args.workers, args.threads)

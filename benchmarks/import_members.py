@@ -22,11 +22,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scratch import fresh_database  # noqa: E402
 
 HEADERS = ["手机号", "姓名", "性别", "生日", "邮箱", "地址", "会员等级", "积分", "储值余额",
            "开卡门店", "推荐人手机号", "会员卡号", "备注"]  # fmt: skip
@@ -184,21 +186,6 @@ def run_child(kind, arg, env):
     data = json.loads(output.stdout.strip().splitlines()[-1])
     data["peak_mb"] = max(peak, before) / 1024  # ru_maxrss is in KiB on Linux
     return data
-
-
-def fresh_database(url):
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_bench"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    bench = urlunsplit(parts._replace(path=f"/{name}"))
-    env = {**os.environ, "DATABASE_URL": bench, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True, cwd=ROOT)
-    return env
 
 
 def main():

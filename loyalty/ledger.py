@@ -44,7 +44,7 @@ def lock_account(member_id):
     return PointsAccount.objects.select_for_update().get(member_id=member_id)
 
 
-def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=(), include_due=False):
+def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=(), include_due=False, need=None):
     # First to expire, first spent; never-expiring lots last. Locked after the account (fixed
     # order: account, then lots) so expiry and spending cannot deadlock. A lot past its expiry
     # is not spendable even before the nightly job has zeroed it; naming `lot_ids` (expiry,
@@ -61,10 +61,20 @@ def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=(), include_due=Fa
         where.append("(l.expires_at IS NULL OR l.expires_at > %s)")
         params.append(connection.ops.adapt_datetimefield_value(at or timezone.now()))
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = f'"{PointsLot._meta.db_table}"'
+    order = "l.expires_at ASC NULLS LAST, l.earned_at, l.id"
+    if need is not None:
+        # A regular shopper holds a lot per visit: read (and lock) only the first lots that
+        # cover `need`, not all of them. All of them, if they do not cover it.
+        where = [
+            "l.id IN (SELECT id FROM (SELECT l.id, SUM(l.remaining) OVER "
+            f"(ORDER BY {order} ROWS UNBOUNDED PRECEDING) - l.remaining AS before "
+            f"FROM {table} l WHERE {' AND '.join(where)}) w WHERE w.before < %s)"
+        ]
+        params.append(need)
     sql = (
-        f'SELECT {select_list(PointsLot, "l")} FROM "{PointsLot._meta.db_table}" l '
-        f"WHERE {' AND '.join(where)} "
-        f"ORDER BY l.expires_at ASC NULLS LAST, l.earned_at, l.id{lock}"
+        f"SELECT {select_list(PointsLot, 'l')} FROM {table} l "
+        f"WHERE {' AND '.join(where)} ORDER BY {order}{lock}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -275,7 +285,7 @@ def _sale_entry_key(sale, entry):
 def _plan_take(account, need, at):
     """[(lot, taken)] for spending `need` points first-to-expire-first (lots locked here, after
     the account); the lots' `remaining` are moved in memory, not yet written."""
-    return _spread(_open_lots(account, at=at), need, allow_negative=False)
+    return _spread(_open_lots(account, at=at, need=need), need, allow_negative=False)
 
 
 def _spread(lots, need, allow_negative):
@@ -562,7 +572,14 @@ def _counter_change(kind, points, reverses):
 
 
 def _take(entry, account, need, allow_negative, lot_ids, at=None, prefer_lot_ids=()):
-    lots = _open_lots(account, lot_ids, at, prefer_lot_ids, include_due=allow_negative)
+    lots = _open_lots(
+        account,
+        lot_ids,
+        at,
+        prefer_lot_ids,
+        include_due=allow_negative,
+        need=None if lot_ids is not None or prefer_lot_ids or allow_negative else need,
+    )
     moves = _spread(lots, need, allow_negative)
     if moves:
         _save_lot_moves(
