@@ -18,7 +18,6 @@ Targets (issue 5): >= 200 checkouts/s, p99 < 150 ms on the 2-core machine.
 """
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -115,35 +114,28 @@ def start_server(port, workers, threads):
 
 
 class Till:
-    keep_alive = True
+    """One till with its own API key. A new connection per request (gunicorn's sync workers
+    close it after each answer anyway) and raw HTTP/1.1 over a socket: http.client's header
+    parsing cost the 2-core machine more CPU than some of the calls it measured."""
 
     def __init__(self, port, key):
         self.port = port
-        self.headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
-        if not self.keep_alive:
-            # A fresh connection per request: gunicorn's workers then share the tills evenly
-            # instead of one gthread worker keeping most keep-alive connections to itself.
-            self.headers["Connection"] = "close"
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.head = f"Host: 127.0.0.1:{port}\r\nAuthorization: Api-Key {key}\r\n"
 
     def call(self, method, path, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(2):
-            try:
-                self.conn.request(
-                    method, path, body=data, headers={**self.headers, **(headers or {})}
-                )
-                response = self.conn.getresponse()
-                payload = response.read()
-                if not self.keep_alive:
-                    self.conn.close()
-                return response.status, payload
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        data = json.dumps(body).encode() if body is not None else b""
+        head = f"{method} {path} HTTP/1.1\r\n{self.head}Connection: close\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as sock:
+            sock.sendall(head.encode() + b"\r\n" + data)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        response = b"".join(chunks)
+        status_line, _, rest = response.partition(b"\r\n")
+        return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
 
 
 def ping(till, n, i, phones, run):
@@ -225,14 +217,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
-    parser.add_argument(
-        "--keep-alive",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="reuse one connection per till (default: a new connection per request)",
-    )
     args = parser.parse_args()
-    Till.keep_alive = args.keep_alive
 
     os.environ.update(fresh_database(os.environ.get("DATABASE_URL", ""), "_load"))
     keys, phones, run = seed()
@@ -253,8 +238,7 @@ def main():
 
     print(
         f"\n{TILLS} tills, gunicorn {args.workers} workers x {args.threads} threads, "
-        f"{os.cpu_count()} CPUs, {args.seconds:.0f} s per phase, "
-        f"keep-alive {'on' if args.keep_alive else 'off'}"
+        f"{os.cpu_count()} CPUs, {args.seconds:.0f} s per phase"
     )
     print(f"{'phase':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for r in results:

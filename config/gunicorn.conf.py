@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 from gunicorn.glogging import Logger
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# 2 x cores: on the 2-core machine with PostgreSQL beside it, 4 sync workers served the most
+# checkouts (docs/benchmarks.md); with the database on its own machine, 2 x cores + 1 is usual.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))

@@ -135,3 +135,14 @@ def test_the_writer_scan_catches_a_stray_writer():
     innocent = ["class PointsEntry(models.Model):", "    .filter(~Q(balance=F('total')))"]
     assert all(any(p.search(line) for p in WRITE_PATTERNS) for line in stray)
     assert not any(p.search(line) for p in WRITE_PATTERNS for line in innocent)
+
+
+def test_postgresql_gets_prepared_statements_unless_turned_off(tmp_path):
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    url = "postgres://u:p@127.0.0.1:5432/db"
+
+    on = _manage("shell", "-c", show, env={"DATABASE_URL": url})
+    off = _manage("shell", "-c", show, env={"DATABASE_URL": url, "DB_PREPARE_THRESHOLD": ""})
+
+    assert "'server_side_binding': True, 'prepare_threshold': 5" in on.stdout, on.stderr
+    assert "'prepare_threshold': None" in off.stdout, off.stderr
