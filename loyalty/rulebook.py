@@ -9,8 +9,10 @@ reads the token inside its account-lock query. Same token: the book in memory is
 database holds. Another token: reload. The token is random, never a counter, so a transaction
 that changed a rule and rolled back can never leave its token to match a later state.
 
-Where the token row is missing (a test flushed the tables), nothing is kept: every call loads.
+Where the token row is missing (a flush emptied the table), the next call puts it back.
 """
+
+import uuid
 
 from django.db import connection
 from django.utils import timezone
@@ -29,18 +31,29 @@ def read_token():
         return cursor.fetchone()[0]
 
 
+def _restore_token():
+    """Put the token row back (id 1, a fresh token) and return the token in force."""
+    table = RuleBookVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" (id, token) VALUES (1, %s) ON CONFLICT (id) DO NOTHING',
+            [uuid.uuid4().hex],
+        )
+    return read_token()
+
+
 def get(token=...):
     """The rule book as the database holds it now. Pass the `token` your own query read, to
     save the round trip of reading it here."""
     global _kept
     if token is ...:
         token = read_token()
+    if token is None:
+        token = _restore_token()
     book = _kept
-    if token is not None and book is not None and book.token == token:
+    if book is not None and book.token == token:
         return book
-    book = RuleBook(token)
-    if token is not None:
-        _kept = book
+    _kept = book = RuleBook(token)
     return book
 
 
