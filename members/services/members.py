@@ -209,17 +209,14 @@ def find_member(*, phone="", card_no="", member_no="") -> Member:
             value = normalize_phone(phone)
         except RowError:
             raise MemberNotFound() from None
-        where, join = "m.phone = %s", ""
+        where, join, params = "m.phone = %s", "", [value]
     elif card_no:
-        value = str(card_no).strip()
         join = f'JOIN "{Card._meta.db_table}" c ON c.member_id = m.id AND c.status = %s '
-        where = "c.card_no = %s"
+        where, params = "c.card_no = %s", [Card.Status.ACTIVE, str(card_no).strip()]
     elif member_no:
-        value = str(member_no).strip()
-        where, join = "m.member_no = %s", ""
+        where, join, params = "m.member_no = %s", "", [str(member_no).strip()]
     else:
         raise MemberNotFound()
-    params = [Card.Status.ACTIVE, value] if card_no and not phone else [value]
     sql = (
         f"SELECT {select_list(Member, 'm')}, {select_list(Tier, 't')}, "
         f"{select_list(Store, 's')} "
