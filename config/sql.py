@@ -30,9 +30,23 @@ def _fields(model):
     return tuple(model._meta.concrete_fields)
 
 
+@functools.cache
 def select_list(model, alias):
     """`alias."col", ...` for every concrete field of `model`, in the order `load` expects."""
     return ", ".join(f'{alias}."{field.column}"' for field in _fields(model))
+
+
+@functools.cache
+def _attnames(model):
+    return [field.attname for field in _fields(model)]
+
+
+def lock_clause(of=None):
+    """` FOR UPDATE [OF of]` where the database can lock rows, else nothing (SQLite)."""
+    features = connection.features
+    if of and features.has_select_for_update_of:
+        return f" FOR UPDATE OF {of}"
+    return " FOR UPDATE" if features.has_select_for_update else ""
 
 
 @functools.cache
@@ -58,7 +72,7 @@ def load(model, row, start=0):
     for i, (col, converters) in enumerate(_converters(model, conn.vendor)):
         for converter in converters:
             values[i] = converter(values[i], col, conn)
-    return model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], values)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), values)
 
 
 def width(model):
@@ -89,10 +103,13 @@ def insert_sql(model, objs, *, expressions=None, returning=""):
     return (f"{sql} RETURNING {returning}" if returning else sql), params
 
 
-def update_sql(obj, names):
-    """(sql, params): UPDATE of the fields `names` of the saved `obj` by primary key."""
-    meta = obj._meta
-    fields = [meta.get_field(name) for name in names]
+def update_sql(model, pk, changes):
+    """(sql, params): UPDATE of `changes` ({field name: value}) on the row `pk` of `model`."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in changes]
     sets = ", ".join(f'"{field.column}" = %s' for field in fields)
-    params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in fields]
-    return f'UPDATE "{meta.db_table}" SET {sets} WHERE "{meta.pk.column}" = %s', [*params, obj.pk]
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, changes.values(), strict=True)
+    ]
+    return f'UPDATE "{meta.db_table}" SET {sets} WHERE "{meta.pk.column}" = %s', [*params, pk]

@@ -15,7 +15,7 @@ from django.db.models import F, Max, Min, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from config.sql import default_columns, insert_sql, load, select_list, update_sql
+from config.sql import default_columns, insert_sql, load, lock_clause, select_list, update_sql
 from members.models import Member
 
 from .exceptions import ExpiryAlreadyRunning, InsufficientPoints
@@ -60,7 +60,7 @@ def _open_lots(account, lot_ids=None, at=None, prefer_lot_ids=(), include_due=Fa
     elif not include_due:
         where.append("(l.expires_at IS NULL OR l.expires_at > %s)")
         params.append(connection.ops.adapt_datetimefield_value(at or timezone.now()))
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = lock_clause()
     table = f'"{PointsLot._meta.db_table}"'
     order = "l.expires_at ASC NULLS LAST, l.earned_at, l.id"
     if need is not None:
@@ -347,14 +347,12 @@ def _record_sale_in_one_statement(
             LotConsumption, consumptions, expressions={"entry_id": entry_id(Kind.REDEEM)}
         )
         add("consumed", sql, values)
-    sql, values = update_sql(account, counters)
-    add("account", sql, values)
-    member_sets = ", ".join(f'"{Member._meta.get_field(f).column}" = %s' for f in member_changes)
-    add(
-        "visit",
-        f'UPDATE "{Member._meta.db_table}" SET {member_sets} WHERE id = %s',
-        [*_prep(Member, member_changes), sale.member_id],
+    sql, values = update_sql(
+        PointsAccount, account.pk, {name: getattr(account, name) for name in counters}
     )
+    add("account", sql, values)
+    sql, values = update_sql(Member, sale.member_id, member_changes)
+    add("visit", sql, values)
     returned = [sale_id] + [entry_id(e.kind) for e in entries]
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(returned)}", params)
@@ -365,13 +363,6 @@ def _record_sale_in_one_statement(
         entry.pk, entry.sale = pk, sale
         entry.key = _sale_entry_key(sale, entry)
         entry._state.adding = False
-
-
-def _prep(model, changes):
-    return [
-        model._meta.get_field(name).get_db_prep_save(value, connection)
-        for name, value in changes.items()
-    ]
 
 
 def move_tier_progress(*, account, spend, points):

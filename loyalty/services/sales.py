@@ -9,7 +9,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.sql import load, select_list, width
+from config.sql import load, lock_clause, select_list, width
 from loyalty import rulebook
 from loyalty.exceptions import (
     DuplicateReceipt,
@@ -192,21 +192,13 @@ def _lock_account_and_sale(member, store, receipt_no):
     backstop against two tills posting the same receipt for different members.
     Returns (account, id of the sale with this receipt or None, stored value or None, token).
     """
-    features = connection.features
-    lock = (
-        " FOR UPDATE OF a"
-        if features.has_select_for_update_of
-        else " FOR UPDATE"
-        if features.has_select_for_update
-        else ""
-    )
     sql = (
         f"SELECT {select_list(PointsAccount, 'a')}, "
         f'(SELECT s.id FROM "{Sale._meta.db_table}" s '
         "WHERE s.store_id = %s AND s.receipt_no = %s), "
         f'(SELECT w.principal + w.bonus FROM "{Wallet._meta.db_table}" w WHERE w.member_id = %s), '
         f"{rulebook.TOKEN_SQL} "
-        f'FROM "{PointsAccount._meta.db_table}" a WHERE a.member_id = %s{lock}'
+        f'FROM "{PointsAccount._meta.db_table}" a WHERE a.member_id = %s{lock_clause(of="a")}'
     )
     for _attempt in range(2):
         with connection.cursor() as cursor:
