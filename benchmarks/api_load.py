@@ -48,9 +48,11 @@ def seed():
     django.setup()
     from django.db import connection
 
-    from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, Tier
+    from core.models import Source
+    from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule
+    from members.models import Tier
     from members.services import open_member
-    from stores.models import Source, Store
+    from stores.models import Store
     from stores.services import create_terminal
 
     store, _ = Store.objects.get_or_create(code="SH001", defaults={"name": "上海徐汇店"})

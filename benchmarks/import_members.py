@@ -127,7 +127,7 @@ def _django():
 
 
 def _seed():
-    from loyalty.models import Tier
+    from members.models import Tier
     from seeds.chain import seed_chain
 
     seed_chain()

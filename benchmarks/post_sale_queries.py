@@ -28,9 +28,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from loyalty.ledger import open_account, post_points_entry  # noqa: E402
-from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, Tier  # noqa: E402
-from loyalty.services import post_sale  # noqa: E402
-from members.models import Member  # noqa: E402
+from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule  # noqa: E402
+from members.models import Member, Tier  # noqa: E402
+from sales.services import post_sale  # noqa: E402
 from stores.models import Store  # noqa: E402
 
 WEDNESDAY = datetime(2026, 3, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -3,8 +3,20 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-# Head office thinks members first, then points, campaigns, stores, and settings last.
-APP_ORDER = ["members", "loyalty", "campaigns", "stores", "auth", "django_celery_beat", "axes"]
+# Head office thinks members first, then sales, points, stored value, count cards, campaigns,
+# stores, and settings last.
+APP_ORDER = [
+    "members",
+    "sales",
+    "loyalty",
+    "wallet",
+    "countcards",
+    "campaigns",
+    "stores",
+    "auth",
+    "django_celery_beat",
+    "axes",
+]
 
 
 class LoyaltyAdminSite(admin.AdminSite):

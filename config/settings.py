@@ -1,7 +1,8 @@
 """Settings, all from environment variables (django-environ).
 
-With nothing set, the project runs on its embedded default: SQLite, Celery tasks run in-process,
-DEBUG on. Setting DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=off
+With nothing set, the project runs on its embedded default: PostgreSQL from a pip wheel (see
+core/embedded_db.py; started here if it is not running yet), Celery tasks in-process, DEBUG on.
+Setting DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=off
 switches to production; `manage.py check --deploy` is clean with those.
 """
 
@@ -10,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from import_export.formats.base_formats import CSV, XLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,9 +49,13 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_celery_beat",
+    "core",
     "stores",
     "members",
     "loyalty",
+    "wallet",
+    "countcards",
+    "sales",
     "campaigns",
     "seeds",
 ]
@@ -89,21 +95,30 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if EMBEDDED:
+    # The embedded default: the project's own PostgreSQL cluster (bin/demo starts it; anything
+    # else that loads settings without DATABASE_URL starts it too, and it keeps running).
+    from core import embedded_db
+
+    DATABASES = {"default": env.db_url_config(embedded_db.url() or embedded_db.start())}
+else:
+    DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
+# A Unix-socket URL (postgres://user@/db?host=/dir) carries the socket directory as an option.
+DATABASES["default"]["HOST"] = (
+    DATABASES["default"].get("OPTIONS", {}).pop("host", DATABASES["default"]["HOST"])
+)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side parameters, and each statement prepared once a connection has run it a few
-    # times: PostgreSQL then stops parsing and planning the till API's statements on every
-    # request (measured: about half of its CPU per checkout). Set DB_PREPARE_THRESHOLD empty
-    # behind a pooler in transaction mode that cannot carry prepared statements.
-    _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True,
-        prepare_threshold=int(_prepare_threshold) if _prepare_threshold else None,
-    )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a writer instead of failing at once with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Server-side parameters, and each statement prepared once a connection has run it a few
+# times: PostgreSQL then stops parsing and planning the till API's statements on every
+# request (measured: about half of its CPU per checkout). Set DB_PREPARE_THRESHOLD empty
+# behind a pooler in transaction mode that cannot carry prepared statements.
+_prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=True,
+    prepare_threshold=int(_prepare_threshold) if _prepare_threshold else None,
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -221,7 +236,8 @@ if not DEBUG:
 
 if EMBEDDED and "pytest" not in sys.modules and "runserver" in sys.argv:
     warnings.warn(
-        "DATABASE_URL is not set: running on the embedded default (SQLite, Celery tasks "
-        "in-process, DEBUG on). Do not use this in production; see README.md.",
+        "DATABASE_URL is not set: running on the embedded default (PostgreSQL from a pip "
+        "wheel under .pgdata/, Celery tasks in-process, DEBUG on). Do not use this in "
+        "production; see README.md.",
         stacklevel=1,
     )

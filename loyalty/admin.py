@@ -1,5 +1,6 @@
-"""Admin for points and tiers: rules editable with their effective dates, ledgers read-only,
-the adjustment approval queue, and sales with their lines. Every change calls a service."""
+"""Admin for points: rules editable with their effective dates, ledgers read-only, the
+adjustment approval queue, and what the member page shows of points (its column, panel and the
+adjust-points action, added to MemberAdmin from here). Every change calls a service."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,9 +12,11 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
+from core.models import Source
+from members.admin import MemberAdmin
 from stores.access import StoreScopedAdminMixin
-from stores.models import Source
 
 from .models import (
     BonusRule,
@@ -27,42 +30,9 @@ from .models import (
     PointsEntry,
     PointsLot,
     RedemptionRule,
-    Refund,
-    RefundLine,
-    Sale,
-    SaleLine,
-    Tier,
-    TierChange,
 )
 from .selectors import open_lots, recent_points_entries
 from .services import adjust_points, approve_adjustment, reject_adjustment
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers and records written by services: nobody adds, edits or deletes them here."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 WINDOW_FIELDS = (
     _("When and where"),
@@ -74,32 +44,6 @@ WINDOW_FIELDS = (
         ),
     },
 )
-
-
-@admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
-    list_display = [
-        "rank",
-        "name",
-        "code",
-        "is_default",
-        "upgrade_spend",
-        "upgrade_points",
-        "window",
-        "points_multiplier",
-        "discount_percent",
-        "birthday_bonus",
-    ]
-    list_display_links = ["name"]
-    fieldsets = [
-        (None, {"fields": ["rank", "code", "name", "is_default"]}),
-        (
-            _("Upgrade"),
-            {"fields": ["upgrade_spend", "upgrade_points", "threshold_logic", "window"]},
-        ),
-        (_("Retention (monthly review)"), {"fields": ["retain_spend", "retain_points"]}),
-        (_("Benefits"), {"fields": ["points_multiplier", "discount_percent", "birthday_bonus"]}),
-    ]
 
 
 @admin.register(EarningRule)
@@ -243,7 +187,7 @@ class PointsEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     list_filter = ["kind", "source", "store"]
     list_select_related = ["account__member", "store", "actor"]
     search_fields = ["=account__member__member_no", "=reference"]
-    raw_id_fields = ["account", "reverses", "sale", "refund"]
+    raw_id_fields = ["account", "reverses"]
 
 
 @admin.register(PointsAccount)
@@ -276,89 +220,6 @@ class PointsLotAdmin(ReadOnlyAdmin):
     list_display = ["account", "points", "remaining", "earned_at", "expires_at"]
     list_select_related = ["account__member"]
     raw_id_fields = ["account", "entry"]
-
-
-@admin.register(TierChange)
-class TierChangeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "member", "from_tier", "to_tier", "reason", "detail", "source"]
-    list_filter = ["reason", "to_tier"]
-    list_select_related = ["member", "from_tier", "to_tier"]
-    raw_id_fields = ["member", "sale"]
-
-
-class SaleLineInline(ReadOnlyInline):
-    model = SaleLine
-    fields = [
-        "line_no",
-        "sku",
-        "name",
-        "category",
-        "qty",
-        "amount",
-        "points_earned",
-        "points_redeemed",
-        "offset_amount",
-        "stored_value_amount",
-        "coupon_discount",
-    ]
-    readonly_fields = fields
-
-
-@admin.register(Sale)
-class SaleAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
-    list_display = [
-        "created_at",
-        "store",
-        "receipt_no",
-        "member",
-        "total",
-        "offset_amount",
-        "stored_value_amount",
-        "points_earned",
-        "points_redeemed",
-        "tier_after",
-    ]
-    list_filter = ["store", "source"]
-    list_select_related = ["store", "member", "tier_after"]
-    search_fields = ["=receipt_no", "=member__member_no"]
-    raw_id_fields = ["member", "wallet_entry"]
-    inlines = [SaleLineInline]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class RefundLineInline(ReadOnlyInline):
-    model = RefundLine
-    fields = [
-        "sale_line",
-        "qty",
-        "amount",
-        "points_reversed",
-        "points_returned",
-        "offset_returned",
-        "stored_value_returned",
-    ]
-    readonly_fields = fields
-
-
-@admin.register(Refund)
-class RefundAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
-    list_display = [
-        "created_at",
-        "store",
-        "refund_no",
-        "sale",
-        "amount",
-        "points_reversed",
-        "points_returned",
-        "stored_value_returned",
-    ]
-    list_filter = ["store"]
-    list_select_related = ["store", "sale__store"]
-    search_fields = ["=refund_no", "=sale__receipt_no"]
-    raw_id_fields = ["sale", "member"]
-    inlines = [RefundLineInline]
 
 
 class AdjustmentForm(forms.ModelForm):
@@ -434,7 +295,7 @@ class PointsAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return request.user.has_perm("loyalty.approve_adjustment")
 
 
-# --- For the member page (MemberAdmin belongs to the members app and wires these in) --------
+# --- What the member page shows of points (added to MemberAdmin at the end of this module) ---
 
 
 def member_points_panel(member) -> SafeString:
@@ -552,3 +413,27 @@ def adjust_points_action(modeladmin, request, queryset):
         "action": "adjust_points_action",
     }
     return TemplateResponse(request, "admin/loyalty/adjust_points.html", context)
+
+
+@admin.display(description=_("points"), ordering="points_account__balance")
+def points_column(member):
+    account = getattr(member, "points_account", None)
+    return account.balance if account else 0
+
+
+@admin.display(description=_("points history"))
+def points_history(member):
+    return member_points_panel(member)
+
+
+def can_adjust_points(request):
+    return request.user.has_perm("loyalty.add_pointsadjustment")
+
+
+MemberAdmin.extend(
+    columns={"points": points_column},
+    panels={"points_history": points_history},
+    actions=[adjust_points_action],
+    permissions={"adjust_points": can_adjust_points},
+    select_related=["points_account"],
+)

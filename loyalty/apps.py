@@ -10,8 +10,16 @@ class LoyaltyConfig(AppConfig):
     def ready(self):
         from celery.schedules import crontab
 
+        from members import hooks
+
+        from .services import opening
+
+        # A new member gets a points account, their opening points and the registration bonus.
+        hooks.member_opened.connect(opening.open_points_for_new_member)
+        hooks.members_imported.connect(opening.open_accounts_for_imported_members)
+
         # Nightly expiry just after midnight (as of the new day), birthdays in the morning,
-        # holiday bonuses the night after, tier review on the 1st of each month.
+        # tier review on the 1st of each month (holiday bonuses: sales.apps).
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "loyalty-expire-points",
             {"task": "loyalty.expire_points", "schedule": crontab(hour=0, minute=10)},
@@ -19,10 +27,6 @@ class LoyaltyConfig(AppConfig):
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "loyalty-birthday-bonuses",
             {"task": "loyalty.grant_birthday_bonuses", "schedule": crontab(hour=7, minute=0)},
-        )
-        settings.CELERY_BEAT_SCHEDULE.setdefault(
-            "loyalty-holiday-bonuses",
-            {"task": "loyalty.grant_holiday_bonuses", "schedule": crontab(hour=23, minute=50)},
         )
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "loyalty-review-tiers",

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class InsufficientPoints(DomainError):
@@ -8,32 +8,15 @@ class InsufficientPoints(DomainError):
     default_message = _("Not enough points.")
 
 
-class InvalidSale(DomainError):
-    code = "invalid"
-    status = 400
-    default_message = _("The sale is not valid.")
-
-
-class DuplicateReceipt(DomainError):
-    code = "duplicate_receipt"
-    status = 409
-    default_message = _("This receipt was already posted with different content.")
-
-
 class RedemptionNotAllowed(DomainError):
     code = "redemption_not_allowed"
     default_message = _("These points cannot be redeemed on this sale.")
 
 
-class RefundExceedsSale(DomainError):
-    code = "refund_exceeds_sale"
-    default_message = _("The refund is more than what is left of the sale.")
-
-
-class DuplicateRefund(DomainError):
-    code = "duplicate_refund"
-    status = 409
-    default_message = _("This refund no was already used with different content.")
+class InvalidRedemption(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("The gift redemption is not valid.")
 
 
 class OutOfStock(DomainError):

@@ -1,13 +1,16 @@
 """The one writer of the points ledger.
 
 Every points service (sales, refunds, adjustments, bonuses, imports, gifts) ends in
-`post_points_entry`; nothing else inserts into PointsEntry, PointsLot or LotConsumption or
-changes a PointsAccount balance (a test scans the code for other writers). The set-based expiry
-path lives here too, for the same reason.
+`post_points_entry`, or in `add_sale_points` for the checkout; nothing else inserts into
+PointsEntry, PointsLot or LotConsumption or changes a PointsAccount balance (a test walks the
+code for other writers; the database refuses UPDATE and DELETE of entries). The set-based
+expiry path and the bulk opening of accounts live here too, for the same reason.
 
 Invariant kept here: balance == SUM(entries.points), and SUM(lots.remaining) == max(balance, 0).
 """
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.db import IntegrityError, connection, models, transaction
@@ -15,11 +18,18 @@ from django.db.models import F, Max, Min, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from config.sql import default_columns, insert_sql, load, lock_clause, select_list, update_sql
-from members.models import Member
+from core.sql import (
+    default_columns,
+    insert_sql,
+    load,
+    lock_clause,
+    select_list,
+    update_sql,
+    upsert_add_sql,
+)
 
 from .exceptions import ExpiryAlreadyRunning, InsufficientPoints
-from .models import LotConsumption, PointsAccount, PointsEntry, PointsLot, Sale, SaleLine
+from .models import LotConsumption, PointsAccount, PointsEntry, PointsLot, TierProgress
 
 Kind = PointsEntry.Kind
 
@@ -102,8 +112,6 @@ def post_points_entry(
     allow_negative: bool = False,
     lot_ids=None,
     at=None,
-    sale=None,
-    refund=None,
     prefer_lot_ids=(),
 ) -> PointsEntry:
     """Write one points entry, move lots and the balance, under the account's row lock.
@@ -143,8 +151,6 @@ def post_points_entry(
         reference=reference[:100],
         key=key or None,
         reverses=reverses,
-        sale=sale,
-        refund=refund,
         created_at=at,
     )
     if points > 0:
@@ -179,29 +185,30 @@ def post_points_entry(
 # --- Sales and expiry: the hot paths, written with as few statements as the rules allow. ----
 
 
-def record_sale(
+def add_sale_points(
+    statement,
     *,
     account,
-    sale,
-    lines,
+    store,
+    receipt_no: str,
     redeem: int,
     earn: int,
     expires_at,
     spend,
-    member_changes,
     source: str,
     actor=None,
     terminal=None,
     at=None,
 ):
-    """Write an unsaved `sale` and its unsaved `lines`, then redeem and earn its points, on an
-    account the caller has already locked; `member_changes` ({field: value}) go on the member.
+    """Add the points side of a checkout to `statement` (core.sql.Statement): redeem `redeem`
+    and earn `earn` points on an account the caller has already locked, and move the tier
+    progress (`spend` yuan and the points earned) on the account and in this month's bucket.
 
-    The same rules as `post_points_entry` (FEFO, debt paid first, lifetime counters), and the
-    account UPDATE also moves the tier progress counters (`spend` yuan and the points earned).
-    On PostgreSQL everything is one statement (plus the lot read when points are redeemed):
-    this is the checkout, the hottest write of the product. Elsewhere, one statement each.
-    Returns (redeem_entry or None, earn_entry or None).
+    The same rules as `post_points_entry` (FEFO, debt paid first, lifetime counters). The sale
+    itself is written by the caller in the same statement: this is the checkout, the hottest
+    write of the product, and one round trip is what it costs. Reads `expression("redeem")` /
+    `expression("earn")` give the new entries' ids to the caller's parts.
+    Returns a SalePoints whose entries carry their ids once the statement has run.
     """
     at = at or timezone.now()
     balance = account.balance
@@ -218,22 +225,19 @@ def record_sale(
                     kind=kind,
                     points=points,
                     balance_after=running,
-                    store=sale.store,
+                    store=store,
                     terminal=terminal,
                     actor=actor,
                     source=source,
-                    reference=sale.receipt_no[:100],
+                    reference=receipt_no[:100],
+                    key=sale_entry_key(store.pk, receipt_no, kind),
                     created_at=at,
                 )
             )
-    redeem_entry = entries[0] if redeem else None
-    earn_entry = entries[-1] if earn else None
+    result = SalePoints(
+        redeem_entry=entries[0] if redeem else None, earn_entry=entries[-1] if earn else None
+    )
     to_lots = earn - min(earn, max(-(balance - redeem), 0)) if earn else 0
-    lot = None
-    if to_lots:
-        lot = PointsLot(
-            account=account, points=to_lots, remaining=to_lots, earned_at=at, expires_at=expires_at
-        )
     moves = _plan_take(account, redeem, at) if redeem else []
     account.balance = running
     account.lifetime_redeemed += redeem
@@ -241,6 +245,35 @@ def record_sale(
     account.qualifying_spend += spend
     account.qualifying_points += earn
     account.updated_at = timezone.now()
+
+    if entries:
+        sql, values = insert_sql(PointsEntry, entries, returning="id, kind")
+        statement.add("points_entries", sql, values)
+        for entry in entries:
+            statement.select(result.expression(entry.kind), _receive_pk(entry))
+    if to_lots:
+        lot = PointsLot(
+            account=account, points=to_lots, remaining=to_lots, earned_at=at, expires_at=expires_at
+        )
+        sql, values = insert_sql(
+            PointsLot, [lot], expressions={"entry_id": result.expression(Kind.EARN)}
+        )
+        statement.add("points_lot", sql, values)
+    if moves:
+        rows = ", ".join(["(%s::bigint, %s::integer)"] * len(moves))
+        statement.add(
+            "points_moved",
+            f'UPDATE "{PointsLot._meta.db_table}" lot SET remaining = lot.remaining - m.taken '
+            f"FROM (VALUES {rows}) m(id, taken) WHERE lot.id = m.id",
+            [v for lot_, taken in moves for v in (lot_.pk, taken)],
+        )
+        consumptions = [LotConsumption(lot=lot_, points=taken) for lot_, taken in moves]
+        sql, values = insert_sql(
+            LotConsumption,
+            consumptions,
+            expressions={"entry_id": result.expression(Kind.REDEEM)},
+        )
+        statement.add("points_consumed", sql, values)
     counters = [
         "balance",
         "lifetime_redeemed",
@@ -249,37 +282,53 @@ def record_sale(
         "qualifying_points",
         "updated_at",
     ]
-    if connection.vendor == "postgresql":
-        _record_sale_in_one_statement(
-            sale, lines, entries, lot, moves, account, counters, member_changes
+    sql, values = update_sql(
+        PointsAccount, account.pk, {name: getattr(account, name) for name in counters}
+    )
+    statement.add("points_account", sql, values)
+    if spend or earn:
+        sql, values = upsert_add_sql(
+            TierProgress,
+            {"account": account.pk, "month": progress_month(at)},
+            {"spend": spend, "points": earn},
         )
-    else:
-        sale.save(force_insert=True)
-        for line in lines:
-            line.sale = sale
-        SaleLine.objects.bulk_create(lines)
-        for entry in entries:
-            entry.sale, entry.key = sale, _sale_entry_key(sale, entry)
-        PointsEntry.objects.bulk_create(entries)
-        if lot is not None:
-            lot.entry = earn_entry
-            lot.save(force_insert=True)
-        if moves:
-            _save_lot_moves(
-                redeem_entry,
-                [lot for lot, _taken in moves],
-                [LotConsumption(entry=redeem_entry, lot=lot, points=t) for lot, t in moves],
-            )
-        account.save(update_fields=counters)
-        Member.objects.filter(pk=sale.member_id).update(**member_changes)
-    return redeem_entry, earn_entry
+        statement.add("points_progress", sql, values)
+    return result
 
 
-_SALE_KEY = {Kind.REDEEM: "redeem", Kind.EARN: "earn"}
+@dataclass
+class SalePoints:
+    """The entries a checkout writes; `expression(kind)` is the SQL that names an entry's id
+    inside the checkout statement (NULL when the sale wrote no such entry)."""
+
+    redeem_entry: PointsEntry | None
+    earn_entry: PointsEntry | None
+
+    def expression(self, kind):
+        if (kind == Kind.REDEEM and self.redeem_entry is None) or (
+            kind == Kind.EARN and self.earn_entry is None
+        ):
+            return "NULL::bigint"
+        return f"(SELECT id FROM points_entries WHERE kind = '{kind}')"
 
 
-def _sale_entry_key(sale, entry):
-    return f"sale:{sale.pk}:{_SALE_KEY[entry.kind]}"
+def _receive_pk(instance):
+    def receive(pk):
+        instance.pk = pk
+        instance._state.adding = False
+
+    return receive
+
+
+def sale_entry_key(store_id, receipt_no, kind):
+    """The ledger key of a checkout's redeem or earn entry: a retried sale cannot post twice
+    (the receipt number is unique per store)."""
+    return f"sale:{store_id}:{receipt_no}:{kind}"
+
+
+def progress_month(at):
+    """The first day of the Shanghai month of `at`: the tier progress bucket it counts in."""
+    return timezone.localtime(at).date().replace(day=1)
 
 
 def _plan_take(account, need, at):
@@ -304,73 +353,21 @@ def _spread(lots, need, allow_negative):
     return moves
 
 
-def _record_sale_in_one_statement(
-    sale, lines, entries, lot, moves, account, counters, member_changes
-):
-    sale_id = "(SELECT id FROM new_sale)"
-
-    def entry_id(kind):
-        return f"(SELECT id FROM new_entries WHERE kind = '{kind}')"
-
-    parts, params = [], []
-
-    def add(name, sql, values):
-        parts.append(f"{name} AS ({sql})")
-        params.extend(values)
-
-    sql, values = insert_sql(Sale, [sale], returning="id")
-    add("new_sale", sql, values)
-    sql, values = insert_sql(SaleLine, lines, expressions={"sale_id": sale_id})
-    add("new_lines", sql, values)
-    if entries:
-        keys = [f"'sale:' || {sale_id} || ':{_SALE_KEY[e.kind]}'" for e in entries]
-        sql, values = insert_sql(
-            PointsEntry,
-            entries,
-            expressions={"sale_id": sale_id, "key": keys},
-            returning="id, kind",
-        )
-        add("new_entries", sql, values)
-    if lot is not None:
-        sql, values = insert_sql(PointsLot, [lot], expressions={"entry_id": entry_id(Kind.EARN)})
-        add("new_lot", sql, values)
-    if moves:
-        rows = ", ".join(["(%s::bigint, %s::integer)"] * len(moves))
-        add(
-            "moved",
-            f'UPDATE "{PointsLot._meta.db_table}" lot SET remaining = lot.remaining - m.taken '
-            f"FROM (VALUES {rows}) m(id, taken) WHERE lot.id = m.id",
-            [v for lot_, taken in moves for v in (lot_.pk, taken)],
-        )
-        consumptions = [LotConsumption(lot=lot_, points=taken) for lot_, taken in moves]
-        sql, values = insert_sql(
-            LotConsumption, consumptions, expressions={"entry_id": entry_id(Kind.REDEEM)}
-        )
-        add("consumed", sql, values)
-    sql, values = update_sql(
-        PointsAccount, account.pk, {name: getattr(account, name) for name in counters}
-    )
-    add("account", sql, values)
-    sql, values = update_sql(Member, sale.member_id, member_changes)
-    add("visit", sql, values)
-    returned = [sale_id] + [entry_id(e.kind) for e in entries]
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(returned)}", params)
-        row = cursor.fetchone()
-    sale.pk = row[0]
-    sale._state.adding = False
-    for entry, pk in zip(entries, row[1:], strict=True):
-        entry.pk, entry.sale = pk, sale
-        entry.key = _sale_entry_key(sale, entry)
-        entry._state.adding = False
-
-
-def move_tier_progress(*, account, spend, points):
-    """Take refunded spend and points off the tier progress counters (never below zero)."""
+def move_tier_progress(*, account, spend, points, at=None):
+    """Move tier progress by `spend` yuan and `points` (negative: a refund takes them off):
+    the lifetime counters (never below zero) and the bucket of the month of `at`."""
     PointsAccount.objects.filter(pk=account.pk).update(
         qualifying_spend=Greatest(F("qualifying_spend") + spend, Value(0), output_field=_DEC),
         qualifying_points=Greatest(F("qualifying_points") + points, Value(0)),
     )
+    if spend or points:
+        sql, params = upsert_add_sql(
+            TierProgress,
+            {"account": account.pk, "month": progress_month(at or timezone.now())},
+            {"spend": spend, "points": points},
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 EXPIRY_LOCK_ID = 0x10_7A17  # pg advisory lock id: one expiry run at a time, chain-wide
@@ -394,14 +391,11 @@ def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
     insert one EXPIRE entry per lot and move the balances, in one statement on PostgreSQL.
     Every entry carries the key `expire:<lot>:<day>`, so a rerun as of the same day writes
     nothing. A PostgreSQL advisory lock allows one run at a time (ExpiryAlreadyRunning).
-    Other databases take the per-lot path through `post_points_entry`.
     Returns {"lots": n, "points": n, "accounts": n}.
     """
     cutoff = expiry_cutoff(as_of)
     day = timezone.localtime(cutoff).date().isoformat()
     totals = {"lots": 0, "points": 0, "accounts": 0}
-    if connection.vendor != "postgresql":
-        return expire_lots_one_by_one(cutoff=cutoff, day=day, source=source, actor=actor)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [EXPIRY_LOCK_ID])
         if not cursor.fetchone()[0]:
@@ -433,22 +427,23 @@ def _expire_chunk(lo, hi, cutoff, day, source, actor):
         "source": source,
         "actor": actor.pk if actor else None,
         "now": timezone.now(),
+        **{f"default_{column}": value for column, value in _expire_defaults()},
     }
     with connection.cursor() as cursor:
         # Accounts first, in id order, as every points writer does: no deadlock with a till.
         # No separate lot lock: every writer of lots holds the account lock, so the UPDATE
         # below is the only change these lots can see (and a write per lot is saved).
-        cursor.execute(_LOCK_CHUNK_SQL, params)
+        cursor.execute(_lock_chunk_sql(), params)
         if not cursor.fetchall():
             return 0, 0, 0
         try:
             with transaction.atomic():
-                cursor.execute(_EXPIRE_SQL.format(guard=""), params)
+                cursor.execute(_expire_sql(guard=False), params)
                 return _chunk_totals(cursor)
         except IntegrityError:
             # A lot expired earlier today and then refilled by a refund's give-back: its key
             # is taken. Rare; redo the chunk leaving such lots to tomorrow's run.
-            cursor.execute(_EXPIRE_SQL.format(guard=_ALREADY_EXPIRED_TODAY), params)
+            cursor.execute(_expire_sql(guard=True), params)
             return _chunk_totals(cursor)
 
 
@@ -457,60 +452,102 @@ def _chunk_totals(cursor):
     return lots, int(points), accounts
 
 
-_LOCK_CHUNK_SQL = """
-    SELECT a.id FROM loyalty_pointsaccount a
-    WHERE a.id >= %(lo)s AND a.id < %(hi)s AND EXISTS (
-        SELECT 1 FROM loyalty_pointslot l WHERE l.account_id = a.id
-        AND l.remaining > 0 AND l.expires_at <= %(cutoff)s)
-    ORDER BY a.id FOR UPDATE
-"""
+def _col(model, name):
+    return f'"{model._meta.get_field(name).column}"'
 
-_ALREADY_EXPIRED_TODAY = """
-    AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry e
-                    WHERE e.key = 'expire:' || l.id || ':' || %(day)s)
-"""
 
-# One statement per chunk: zero the due lots, move the balances, insert one entry per lot
-# with its running balance_after and the key `expire:<lot>:<day>`.
-_EXPIRE_SQL = """
-    WITH due AS (
-        SELECT l.id, l.account_id, l.remaining FROM loyalty_pointslot l
-        WHERE l.account_id >= %(lo)s AND l.account_id < %(hi)s
-          AND l.remaining > 0 AND l.expires_at <= %(cutoff)s {guard}
-    ),
-    zeroed AS (
-        UPDATE loyalty_pointslot l SET remaining = 0 FROM due WHERE l.id = due.id
-        RETURNING due.id, due.account_id, due.remaining
-    ),
-    per_account AS (
-        SELECT account_id, SUM(remaining) AS total FROM zeroed GROUP BY account_id
-    ),
-    accounts AS (
-        UPDATE loyalty_pointsaccount a
-        SET balance = a.balance - p.total,
-            lifetime_expired = a.lifetime_expired + p.total,
-            updated_at = %(now)s
-        FROM per_account p WHERE a.id = p.account_id
-        RETURNING a.id, a.balance + p.total AS before
-    ),
-    inserted AS (
-        INSERT INTO loyalty_pointsentry
-            (account_id, kind, points, balance_after, source, actor_id, reason,
-             reference, key, created_at)
-        SELECT z.account_id, 'expire', -z.remaining,
-               acc.before - SUM(z.remaining) OVER (PARTITION BY z.account_id ORDER BY z.id),
-               %(source)s, %(actor)s, '', 'lot:' || z.id,
-               'expire:' || z.id || ':' || %(day)s, %(now)s
-        FROM zeroed z JOIN accounts acc ON acc.id = z.account_id
-        RETURNING points
+def _table(model):
+    return f'"{model._meta.db_table}"'
+
+
+@functools.cache
+def _lock_chunk_sql():
+    account, lot = PointsAccount, PointsLot
+    return f"""
+        SELECT a.id FROM {_table(account)} a
+        WHERE a.id >= %(lo)s AND a.id < %(hi)s AND EXISTS (
+            SELECT 1 FROM {_table(lot)} l WHERE l.{_col(lot, "account")} = a.id
+            AND l.{_col(lot, "remaining")} > 0 AND l.{_col(lot, "expires_at")} <= %(cutoff)s)
+        ORDER BY a.id FOR UPDATE
+    """
+
+
+# The columns an expiry entry sets; every other column of the entry gets its default, so a
+# field added to PointsEntry later needs no change here.
+_EXPIRE_ENTRY = {
+    "account": "z.account_id",
+    "kind": f"'{Kind.EXPIRE.value}'",
+    "points": "-z.remaining",
+    "balance_after": "acc.before - SUM(z.remaining) OVER (PARTITION BY z.account_id ORDER BY z.id)",
+    "source": "%(source)s",
+    "actor": "%(actor)s",
+    "reason": "''",
+    "reference": "'lot:' || z.id",
+    "key": "'expire:' || z.id || ':' || %(day)s",
+    "created_at": "%(now)s",
+}
+
+
+@functools.cache
+def _expire_sql(guard):
+    """One statement per chunk: zero the due lots, move the balances, insert one entry per lot
+    with its running balance_after and the key `expire:<lot>:<day>`. With `guard`, lots that
+    already have today's expiry entry are left alone."""
+    account, lot, entry = PointsAccount, PointsLot, PointsEntry
+    defaults = _expire_defaults()
+    columns = [_col(entry, name) for name in _EXPIRE_ENTRY] + [f'"{c}"' for c, _ in defaults]
+    values = list(_EXPIRE_ENTRY.values()) + [f"%(default_{c})s" for c, _ in defaults]
+    skip = (
+        f"AND NOT EXISTS (SELECT 1 FROM {_table(entry)} e "
+        f"WHERE e.{_col(entry, 'key')} = 'expire:' || l.id || ':' || %(day)s)"
+        if guard
+        else ""
     )
-    SELECT COUNT(*), COALESCE(-SUM(points), 0), (SELECT COUNT(*) FROM accounts) FROM inserted
-"""
+    remaining, account_id = _col(lot, "remaining"), _col(lot, "account")
+    return f"""
+        WITH due AS (
+            SELECT l.id, l.{account_id} AS account_id, l.{remaining} AS remaining
+            FROM {_table(lot)} l
+            WHERE l.{account_id} >= %(lo)s AND l.{account_id} < %(hi)s
+              AND l.{remaining} > 0 AND l.{_col(lot, "expires_at")} <= %(cutoff)s {skip}
+        ),
+        zeroed AS (
+            UPDATE {_table(lot)} l SET {remaining} = 0 FROM due WHERE l.id = due.id
+            RETURNING due.id, due.account_id, due.remaining
+        ),
+        per_account AS (
+            SELECT account_id, SUM(remaining) AS total FROM zeroed GROUP BY account_id
+        ),
+        accounts AS (
+            UPDATE {_table(account)} a
+            SET {_col(account, "balance")} = a.{_col(account, "balance")} - p.total,
+                {_col(account, "lifetime_expired")} =
+                    a.{_col(account, "lifetime_expired")} + p.total,
+                {_col(account, "updated_at")} = %(now)s
+            FROM per_account p WHERE a.id = p.account_id
+            RETURNING a.id, a.{_col(account, "balance")} + p.total AS before
+        ),
+        inserted AS (
+            INSERT INTO {_table(entry)} ({", ".join(columns)})
+            SELECT {", ".join(values)}
+            FROM zeroed z JOIN accounts acc ON acc.id = z.account_id
+            RETURNING {_col(entry, "points")}
+        )
+        SELECT COUNT(*), COALESCE(-SUM({_col(entry, "points")}), 0),
+               (SELECT COUNT(*) FROM accounts)
+        FROM inserted
+    """
+
+
+def _expire_defaults():
+    """(column, value) of the entry columns expiry leaves at their defaults."""
+    given = {PointsEntry._meta.get_field(name).column for name in _EXPIRE_ENTRY}
+    return default_columns(PointsEntry, given)
 
 
 def expire_lots_one_by_one(*, cutoff, day, source, actor=None, limit=None) -> dict:
-    """The per-lot path: one transaction and one `post_points_entry` per due lot. Used where
-    PostgreSQL is not, and as the benchmark's naive baseline."""
+    """The per-lot path: one transaction and one `post_points_entry` per due lot. The
+    benchmark's naive baseline only (benchmarks/expiry.py); `expire_points` is the product's."""
     totals = {"lots": 0, "points": 0, "accounts": 0}
     due = (
         PointsLot.objects.filter(remaining__gt=0, expires_at__lte=cutoff)
@@ -581,11 +618,7 @@ def _take(entry, account, need, allow_negative, lot_ids, at=None, prefer_lot_ids
 
 
 def _save_lot_moves(entry, lots, consumptions):
-    """Write new lot remainders and their consumption rows: one statement on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        PointsLot.objects.bulk_update(lots, ["remaining"])
-        LotConsumption.objects.bulk_create(consumptions)
-        return
+    """Write new lot remainders and their consumption rows in one statement."""
     values = ", ".join(["(%s::bigint, %s::integer)"] * len(consumptions))
     params = [p for c in consumptions for p in (c.lot.id, c.points)]
     with connection.cursor() as cursor:
@@ -647,8 +680,7 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
     `items`: iterable of (member_id, points, expires_at, store_id, reference). Only members
     without a points account are touched (the account is created here, with an OPENING entry
     and a lot when points > 0), so a rerun adds nothing. Returns the number of entries posted.
-    On PostgreSQL: COPY into a temporary table and one INSERT per table; elsewhere the same
-    result through `post_points_entry` row by row.
+    COPY into a temporary table, then one INSERT per table.
     """
     from django.db import connection
 
@@ -659,40 +691,36 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
     # A row without its own expiry date gets the policy's date as of the import, like points
     # earned today: migrated points must expire like earned ones.
     default_expiry = expires_at_for(at)
-    with transaction.atomic():
-        if connection.vendor != "postgresql":
-            return _bulk_opening_points_orm(items, source, actor, reason, at, default_expiry)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS _opening_points (member_id bigint, "
-                "points integer, expires_at timestamptz, store_id bigint, reference text) "
-                "ON COMMIT DROP"
-            )
-            cursor.execute("TRUNCATE _opening_points")
-            with cursor.copy(
-                "COPY _opening_points (member_id, points, expires_at, store_id, reference) "
-                "FROM STDIN"
-            ) as copy:
-                for item in items:
-                    copy.write_row(item)
-            account_given = {"member_id", "balance", "lifetime_earned"}
-            account_other = default_columns(PointsAccount, account_given)
-            entry_given = {
-                "account_id", "kind", "points", "balance_after", "store_id", "actor_id",
-                "source", "reason", "reference", "key", "created_at",
-            }  # fmt: skip
-            entry_other = default_columns(PointsEntry, entry_given)
-            lot_given = {"account_id", "entry_id", "points", "remaining", "earned_at", "expires_at"}
-            lot_other = default_columns(PointsLot, lot_given)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _opening_points (member_id bigint, "
+            "points integer, expires_at timestamptz, store_id bigint, reference text) "
+            "ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE _opening_points")
+        with cursor.copy(
+            "COPY _opening_points (member_id, points, expires_at, store_id, reference) FROM STDIN"
+        ) as copy:
+            for item in items:
+                copy.write_row(item)
+        account_given = {"member_id", "balance", "lifetime_earned"}
+        account_other = default_columns(PointsAccount, account_given)
+        entry_given = {
+            "account_id", "kind", "points", "balance_after", "store_id", "actor_id",
+            "source", "reason", "reference", "key", "created_at",
+        }  # fmt: skip
+        entry_other = default_columns(PointsEntry, entry_given)
+        lot_given = {"account_id", "entry_id", "points", "remaining", "earned_at", "expires_at"}
+        lot_other = default_columns(PointsLot, lot_given)
 
-            def cols(other):
-                return "".join(f", {column}" for column, _ in other)
+        def cols(other):
+            return "".join(f", {column}" for column, _ in other)
 
-            def vals(other):
-                return "".join(", %s" for _ in other)
+        def vals(other):
+            return "".join(", %s" for _ in other)
 
-            cursor.execute(
-                f"""
+        cursor.execute(
+            f"""
                 WITH acc AS (
                     INSERT INTO {PointsAccount._meta.db_table}
                         (member_id, balance, lifetime_earned{cols(account_other)})
@@ -719,35 +747,10 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
                 FROM ent JOIN acc ON acc.id = ent.account_id
                      JOIN _opening_points t ON t.member_id = acc.member_id
                 """,
-                [value for _, value in account_other]
-                + [Kind.OPENING, actor_id, source, reason[:200], at]
-                + [value for _, value in entry_other]
-                + [at, default_expiry]
-                + [value for _, value in lot_other],
-            )
-            return cursor.rowcount
-
-
-def _bulk_opening_points_orm(items, source, actor, reason, at, default_expiry):
-    from stores.models import Store
-
-    posted = 0
-    for member_id, points, expires_at, store_id, reference in items:
-        account, created = PointsAccount.objects.get_or_create(member_id=member_id)
-        if not created or not points:
-            continue
-        post_points_entry(
-            member=account.member,
-            points=points,
-            kind=Kind.OPENING,
-            source=source,
-            actor=actor,
-            store=Store(pk=store_id) if store_id else None,
-            reason=reason,
-            reference=reference,
-            key=f"opening:points:{member_id}",
-            expires_at=expires_at or default_expiry,
-            at=at,
+            [value for _, value in account_other]
+            + [Kind.OPENING, actor_id, source, reason[:200], at]
+            + [value for _, value in entry_other]
+            + [at, default_expiry]
+            + [value for _, value in lot_other],
         )
-        posted += 1
-    return posted
+        return cursor.rowcount

@@ -17,7 +17,8 @@ import uuid
 from django.db import connection
 from django.utils import timezone
 
-from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, RuleBookVersion, Tier
+from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, RuleBookVersion
+from members.models import Tier
 
 # For a caller's own query: `SELECT ..., {TOKEN_SQL} FROM ...` reads the token for free.
 TOKEN_SQL = f'(SELECT token FROM "{RuleBookVersion._meta.db_table}" LIMIT 1)'

@@ -4,7 +4,7 @@ from datetime import date
 
 from celery import shared_task
 
-from stores.models import Source
+from core.models import Source
 
 
 def _day(value):
@@ -25,14 +25,6 @@ def grant_birthday_bonuses_task(on=None):
     from loyalty.services import grant_birthday_bonuses
 
     return grant_birthday_bonuses(on=_day(on), source=Source.TASK)
-
-
-@shared_task(name="loyalty.grant_holiday_bonuses")
-def grant_holiday_bonuses_task(on=None):
-    """Nightly: holiday bonuses for members who shopped on the holiday (`on`, default today)."""
-    from loyalty.services import grant_holiday_bonuses
-
-    return grant_holiday_bonuses(on=_day(on), source=Source.TASK)
 
 
 @shared_task(name="loyalty.review_tiers")

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from core.models import Source
 from members.models import Member
-from stores.models import Source
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟"]

@@ -6,56 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
 
-class Source(models.TextChoices):
-    """Where a change came from; every service records it next to the acting user."""
-
-    ADMIN = "admin", _("Admin")
-    TILL = "till", _("Till")
-    IMPORT = "import", _("Import")
-    TASK = "task", _("Background job")
-    COMMAND = "command", _("Command")
-
-
-class LedgerEntryBase(models.Model):
-    """Where, through which till, by whom, from which channel and why a ledger entry was made.
-
-    Shared by the points, stored-value and count-card ledgers so every movement answers the
-    auditor's questions the same way.
-    """
-
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    terminal = models.ForeignKey(
-        "stores.Terminal",
-        verbose_name=_("till"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("operator"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
-    # Makes a retried write a no-op: the writer returns the entry that already has this key.
-    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
-
-    class Meta:
-        abstract = True
-
-
 class Region(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50)

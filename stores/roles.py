@@ -11,7 +11,7 @@ HEAD_OFFICE = "总部"
 STORE_MANAGER = "门店店长"
 CASHIER = "收银员"
 
-OUR_APPS = ("stores", "members", "loyalty", "campaigns")
+OUR_APPS = ("stores", "members", "loyalty", "wallet", "countcards", "sales", "campaigns")
 
 ROLES = {
     HEAD_OFFICE: {
@@ -20,7 +20,7 @@ ROLES = {
             "stores.view_all_stores",
             "members.view_full_phone",
             "loyalty.approve_adjustment",
-            "members.approve_withdrawal",
+            "wallet.approve_withdrawal",
         ],
     },
     STORE_MANAGER: {
@@ -28,12 +28,22 @@ ROLES = {
             "stores": ("view",),
             "members": ("view", "add", "change"),
             "loyalty": ("view",),
+            "wallet": ("view", "add", "change"),
+            "countcards": ("view", "add", "change"),
+            "sales": ("view",),
             "campaigns": ("view",),
         },
         "extra": ["members.view_full_phone"],
     },
     CASHIER: {
-        "actions": {"stores": ("view",), "members": ("view", "add"), "loyalty": ("view",)},
+        "actions": {
+            "stores": ("view",),
+            "members": ("view", "add"),
+            "loyalty": ("view",),
+            "wallet": ("view", "add"),
+            "countcards": ("view", "add"),
+            "sales": ("view",),
+        },
         "extra": [],
     },
 }
@@ -41,6 +51,7 @@ ROLES = {
 # Ledgers and approvals are written only by services; nobody edits or deletes them by hand.
 NEVER_GRANTED = {"add", "change", "delete"}
 LEDGER_MODELS = {
+    "tierprogress",
     "pointsentry",
     "pointslot",
     "lotconsumption",
@@ -50,7 +61,11 @@ LEDGER_MODELS = {
 }
 
 
-def _permissions_for(role, using):
+# Chain-wide rules in an app whose other models store staff may change: head office only.
+RULE_MODELS = {"tier"}
+
+
+def _permissions_for(role, using, head_office=False):
     extra = {tuple(name.split(".")) for name in role["extra"]}
     perms = (
         Permission.objects.using(using)
@@ -64,6 +79,8 @@ def _permissions_for(role, using):
         # Only the model's own default permission matches an action: "view_all_stores" is not
         # "view_store" and is granted only when listed in `extra`.
         default = perm.codename == f"{action}_{model}" and action in role["actions"].get(app, ())
+        if default and not head_office and model in RULE_MODELS and action != "view":
+            continue
         if (default and not (model in LEDGER_MODELS and action in NEVER_GRANTED)) or (
             (app, perm.codename) in extra
         ):
@@ -75,4 +92,4 @@ def sync_role_groups(using="default"):
     """Create the role groups and give each its permissions. Idempotent."""
     for name, role in ROLES.items():
         group, _ = Group.objects.using(using).get_or_create(name=name)
-        group.permissions.set(_permissions_for(role, using))
+        group.permissions.set(_permissions_for(role, using, head_office=name == HEAD_OFFICE))

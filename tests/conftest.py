@@ -1,21 +1,8 @@
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connection
 
 from stores.roles import CASHIER, HEAD_OFFICE, STORE_MANAGER
 from tests import factories
-
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-
-
-def pytest_collection_modifyitems(config, items):
-    if ON_POSTGRES:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +54,3 @@ def check_ledgers():
         call_command("check_ledgers", verbosity=0)
 
     return run
-
-
-@pytest.fixture
-def postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")

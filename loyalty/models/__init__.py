@@ -1,10 +1,10 @@
-"""Points and tiers. One module per aggregate; import from here."""
+"""Points: accounts, the ledger and its lots, tier progress, the rules, adjustments and gifts.
+One module per aggregate; import from here."""
 
+from .adjustments import PointsAdjustment
 from .gifts import Gift, GiftRedemption, GiftStock
-from .ledger import LotConsumption, PointsAccount, PointsEntry, PointsLot, Tier
+from .ledger import LotConsumption, PointsAccount, PointsEntry, PointsLot, TierProgress
 from .rules import BonusRule, EarningRule, ExpiryPolicy, RedemptionRule, RuleBookVersion
-from .sales import Refund, RefundLine, Sale, SaleLine
-from .tiers import PointsAdjustment, TierChange
 
 __all__ = [
     "BonusRule",
@@ -20,10 +20,5 @@ __all__ = [
     "PointsLot",
     "RedemptionRule",
     "RuleBookVersion",
-    "Refund",
-    "RefundLine",
-    "Sale",
-    "SaleLine",
-    "Tier",
-    "TierChange",
+    "TierProgress",
 ]

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from stores.models import Source
+from core.models import Source
 
 
 class Gift(models.Model):

@@ -5,125 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from stores.models import LedgerEntryBase
-
-
-class Tier(models.Model):
-    """A membership tier (会员等级). Higher rank is better."""
-
-    class ThresholdLogic(models.TextChoices):
-        ANY = "any", _("Either threshold reached")
-        ALL = "all", _("Every threshold set reached")
-
-    class Window(models.TextChoices):
-        LIFETIME = "lifetime", _("Lifetime")
-        ROLLING = "rolling12", _("Rolling 12 months")
-
-    code = models.CharField(_("code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=30)
-    rank = models.PositiveSmallIntegerField(
-        _("rank"), unique=True, help_text=_("Higher rank is a better tier.")
-    )
-    is_default = models.BooleanField(
-        _("default tier"), default=False, help_text=_("New members start in this tier.")
-    )
-    points_multiplier = models.DecimalField(
-        _("points multiplier"),
-        max_digits=4,
-        decimal_places=2,
-        default=Decimal("1.00"),
-        help_text=_("Points earned by the amount rules are multiplied by this (1.50 = +50%)."),
-    )
-    upgrade_spend = models.DecimalField(
-        _("upgrade at spend (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text=_("Qualifying spend that reaches this tier. Empty: spend does not count."),
-    )
-    upgrade_points = models.PositiveIntegerField(
-        _("upgrade at points earned"),
-        null=True,
-        blank=True,
-        help_text=_("Points earned on sales that reach this tier. Empty: points do not count."),
-    )
-    threshold_logic = models.CharField(
-        _("thresholds combine"),
-        max_length=3,
-        choices=ThresholdLogic.choices,
-        default=ThresholdLogic.ANY,
-    )
-    window = models.CharField(
-        _("counted over"),
-        max_length=10,
-        choices=Window.choices,
-        default=Window.LIFETIME,
-        help_text=_("Count spend and points over the member's whole life or the last 12 months."),
-    )
-    retain_spend = models.DecimalField(
-        _("keep tier at spend (12 months)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text=_(
-            "The monthly review downgrades members whose spend in the last 12 months is "
-            "below this (and below the points rule, if set). Empty on both: never downgraded."
-        ),
-    )
-    retain_points = models.PositiveIntegerField(
-        _("keep tier at points earned (12 months)"), null=True, blank=True
-    )
-    discount_percent = models.DecimalField(
-        _("member discount (%)"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("0.00"),
-        help_text=_(
-            "Discount the till gives members of this tier, e.g. 5.00 for five percent off."
-        ),
-    )
-    birthday_bonus = models.PositiveIntegerField(
-        _("birthday bonus points"), default=0, help_text=_("Paid once a year on the birthday.")
-    )
-
-    class Meta:
-        verbose_name = _("tier")
-        verbose_name_plural = _("tiers")
-        ordering = ["rank"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="tier_single_default"
-            ),
-        ]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def has_upgrade_rule(self):
-        return self.upgrade_spend is not None or self.upgrade_points is not None
-
-    def reached_by(self, spend, points):
-        """Whether qualifying `spend` (yuan) and `points` reach this tier."""
-        checks = []
-        if self.upgrade_spend is not None:
-            checks.append(spend >= self.upgrade_spend)
-        if self.upgrade_points is not None:
-            checks.append(points >= self.upgrade_points)
-        if not checks:
-            return False
-        return all(checks) if self.threshold_logic == self.ThresholdLogic.ALL else any(checks)
-
-    def retained_by(self, spend, points):
-        """Whether 12-month `spend` and `points` keep this tier (no retention rule: kept)."""
-        checks = []
-        if self.retain_spend is not None:
-            checks.append(spend >= self.retain_spend)
-        if self.retain_points is not None:
-            checks.append(points >= self.retain_points)
-        return not checks or any(checks)
+from core.models import LedgerEntryBase
 
 
 class PointsAccount(models.Model):
@@ -201,22 +83,8 @@ class PointsEntry(LedgerEntryBase):
         blank=True,
         help_text=_("Receipt no, refund no, import row, rule or job."),
     )
-    sale = models.ForeignKey(
-        "loyalty.Sale",
-        verbose_name=_("sale"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="points_entries",
-    )
-    refund = models.ForeignKey(
-        "loyalty.Refund",
-        verbose_name=_("refund"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="points_entries",
-    )
+    # Where an entry came from is its (source, reference, key); a sale or refund names the
+    # entries it produced (sales sit above loyalty, so the link points from there to here).
     # A spend given back names the spend, so its lots are restored exactly.
     reverses = models.ForeignKey(
         "self",
@@ -299,3 +167,35 @@ class LotConsumption(models.Model):
 
     def __str__(self):
         return f"{self.lot_id}: {self.points:+d}"
+
+
+class TierProgress(models.Model):
+    """What counts towards a tier, per member and calendar month (Shanghai time): qualifying
+    spend and points earned on sales, refunds taken off in the month they happen.
+
+    Lifetime progress is the account's own counters; a rolling window ("the last 12 months")
+    is the sum of this month and the 11 before it. Kept by `loyalty.ledger` at every sale and
+    refund, never the spendable balance, so spending or expiring points demotes nobody.
+    """
+
+    account = models.ForeignKey(
+        PointsAccount,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="progress",
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    spend = models.DecimalField(
+        _("qualifying spend"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
+    points = models.IntegerField(_("points earned on sales"), default=0)
+
+    class Meta:
+        verbose_name = _("tier progress")
+        verbose_name_plural = _("tier progress")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="tierprogress_unique_month")
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.month:%Y-%m}: ¥{self.spend}, {self.points}"

@@ -103,7 +103,7 @@ class EarningRule(RuleWindow):
         _("until hour"), null=True, blank=True, help_text=_("Exclusive. Empty: all day.")
     )
     tiers = models.ManyToManyField(
-        "loyalty.Tier",
+        "members.Tier",
         verbose_name=_("tiers"),
         blank=True,
         related_name="+",

@@ -1,27 +1,35 @@
-"""Every write to points, tiers, sales and rules. Points always end in loyalty.ledger."""
+"""Every write to points and their rules. Points always end in loyalty.ledger."""
 
 from loyalty.ledger import expire_points
 
 from .adjustments import adjust_points, approve_adjustment, reject_adjustment
-from .bonuses import grant_birthday_bonuses, grant_holiday_bonuses, grant_registration_bonus
+from .bonuses import (
+    grant_birthday_bonuses,
+    grant_holiday_bonus,
+    grant_referral_bonus,
+    grant_registration_bonus,
+)
 from .gifts import redeem_gift
-from .opening import grant_opening_points
-from .sales import post_sale, quote_sale, refund_sale
-from .tiers import change_tier, review_tiers
+from .opening import (
+    grant_opening_points,
+    open_accounts_for_imported_members,
+    open_points_for_new_member,
+)
+from .tiers import review_tiers, upgrade_for
 
 __all__ = [
     "adjust_points",
     "approve_adjustment",
-    "change_tier",
     "expire_points",
     "grant_birthday_bonuses",
-    "grant_holiday_bonuses",
+    "grant_holiday_bonus",
     "grant_opening_points",
+    "grant_referral_bonus",
     "grant_registration_bonus",
-    "post_sale",
-    "quote_sale",
+    "open_accounts_for_imported_members",
+    "open_points_for_new_member",
     "redeem_gift",
-    "refund_sale",
     "reject_adjustment",
     "review_tiers",
+    "upgrade_for",
 ]

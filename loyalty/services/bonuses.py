@@ -1,4 +1,6 @@
-"""Bonus points: registration, birthday, holiday, referral (referral is paid in post_sale).
+"""Bonus points: registration, birthday, holiday, referral. Referral is paid by the checkout on
+the new member's first qualifying sale, holiday bonuses by a job over the day's shoppers (both
+in sales, which knows who bought).
 
 Each is paid at most once per member per occasion: the ledger key names the occasion, so a job
 run twice, or a retried request, pays once.
@@ -9,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from loyalty.ledger import open_account, post_points_entry
-from loyalty.models import BonusRule, PointsEntry, Sale
+from loyalty.models import BonusRule, PointsEntry
 from members.models import Member
 
 from .rules import expires_at_for
@@ -100,28 +102,68 @@ def _leap(year):
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def grant_holiday_bonuses(*, on=None, source, actor=None) -> int:
-    """Holiday bonus: members who shopped on a holiday (a bonus rule's date) get its points
-    once (key `bonus:holiday:<rule>:<member>`). Run the night after. Returns how many paid."""
-    on = on or timezone.localdate()
-    paid = 0
-    for rule in _rules(BonusRule.Kind.HOLIDAY, on).filter(holiday=on):
-        start = timezone.make_aware(timezone.datetime.combine(on, timezone.datetime.min.time()))
-        end = start + timezone.timedelta(days=1)
-        prefix = f"bonus:holiday:{rule.pk}:"
-        shoppers = (
-            Member.objects.filter(
-                Exists(
-                    Sale.objects.filter(
-                        member=OuterRef("pk"), created_at__gte=start, created_at__lt=end
-                    )
-                )
+def holiday_rules(on):
+    """The holiday bonus rules for day `on`."""
+    return _rules(BonusRule.Kind.HOLIDAY, on).filter(holiday=on)
+
+
+def holiday_bonus_key(rule, member_id):
+    return f"bonus:holiday:{rule.pk}:{member_id}"
+
+
+def members_without(key_prefix, members):
+    """`members` (a queryset) less those already paid the bonus keyed `<prefix><member id>`."""
+    return members.filter(_not_paid(key_prefix))
+
+
+@transaction.atomic
+def grant_holiday_bonus(*, rule, member, source, actor=None):
+    """One member's holiday bonus under `rule`, once (key `bonus:holiday:<rule>:<member>`)."""
+    return _pay(member, rule.points, holiday_bonus_key(rule, member.pk), rule.name, source, actor)
+
+
+def referral_rule(at):
+    """The referral bonus rule in force on the (Shanghai) day of `at`, or None."""
+    day = timezone.localtime(at).date()  # rule dates are Shanghai days, not UTC days
+    return _rules(BonusRule.Kind.REFERRAL, day).order_by("-id").first()
+
+
+def grant_referral_bonus(*, member, amount, store, reference, source, actor=None, at=None):
+    """Referral: both sides once, on the new member's first sale whose amount reaches the
+    rule's minimum. The caller holds the member's account lock.
+
+    The referrer's account is locked after the member's; a referrer is never referred by the
+    member they referred, so the two locks always come in this order. Returns the new member's
+    own bonus entry when this call paid it (its balance is the one the till prints), else None.
+    """
+    at = at or timezone.now()
+    rule = referral_rule(at)
+    if rule is None or amount < rule.min_order_amount:
+        return None
+    expires_at = expires_at_for(at)
+    referrer = Member.objects.get(pk=member.referrer_id)
+    paid = None
+    for who, points, side in (
+        (member, rule.points, "new"),
+        (referrer, rule.referrer_points, "ref"),
+    ):
+        if points:
+            open_account(who)
+            key = f"bonus:referral:{member.pk}:{side}"
+            existing = PointsEntry.objects.filter(key=key).exists()
+            entry = post_points_entry(
+                member=who,
+                points=points,
+                kind=PointsEntry.Kind.BONUS,
+                source=source,
+                actor=actor,
+                store=store,
+                reason=rule.name,
+                reference=reference,
+                key=key,
+                expires_at=expires_at,
+                at=at,
             )
-            .filter(_not_paid(prefix))
-            .order_by("pk")
-        )
-        for member in shoppers.iterator(chunk_size=1000):
-            with transaction.atomic():
-                _pay(member, rule.points, f"{prefix}{member.pk}", rule.name, source, actor)
-            paid += 1
+            if side == "new" and not existing:
+                paid = entry
     return paid

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.db.models import F
 
-from loyalty.exceptions import GiftNotFound, InvalidSale, OutOfStock
+from loyalty.exceptions import GiftNotFound, InvalidRedemption, OutOfStock
 from loyalty.ledger import lock_account, open_account, post_points_entry
 from loyalty.models import Gift, GiftRedemption, GiftStock, PointsEntry
 
@@ -20,7 +20,7 @@ def redeem_gift(
     """
     qty = int(qty)
     if qty <= 0:
-        raise InvalidSale(fields={"qty": ["> 0"]})
+        raise InvalidRedemption(fields={"qty": ["> 0"]})
     gift = Gift.objects.filter(code=gift_code, is_active=True).first()
     if gift is None:
         raise GiftNotFound(fields={"gift_code": [gift_code]})

@@ -1,6 +1,11 @@
-"""Tier upgrades on a sale, the monthly retention review, and changes by hand."""
+"""Tier upgrades on a sale and the monthly retention review, from loyalty's own tier progress.
 
-from datetime import timedelta
+Lifetime progress is the points account's counters; "the last 12 months" is this month and the
+11 before it (Shanghai calendar months), summed from the monthly TierProgress buckets that
+every sale and refund moves. The tiers themselves (thresholds, benefits) and the record of each
+change are the member's (members.Tier, members.services.log_tier_change).
+"""
+
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,47 +14,52 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty.models import Refund, Sale, Tier, TierChange
-from members.models import Member
+from loyalty.ledger import progress_month
+from loyalty.models import TierProgress
+from members.models import Member, Tier, TierChange
+from members.services import move_member_tier
 
 ZERO = Decimal("0.00")
-YEAR = timedelta(days=365)
+WINDOW_MONTHS = 12
 
 
-def _sum(model, field, output, since):
+def window_start(at):
+    """The first month of the rolling window that ends in the month of `at`."""
+    month = progress_month(at)
+    index = month.year * 12 + month.month - 1 - (WINDOW_MONTHS - 1)
+    return month.replace(year=index // 12, month=index % 12 + 1)
+
+
+def _window_sum(field, output, at):
     rows = (
-        model.objects.filter(member=OuterRef("pk"), created_at__gte=since)
+        TierProgress.objects.filter(
+            account__member=OuterRef("pk"),
+            month__gte=window_start(at),
+            month__lte=progress_month(at),
+        )
         .order_by()
-        .values("member")
+        .values("account")
         .annotate(total=Sum(field))
         .values("total")
     )
     return Coalesce(Subquery(rows, output_field=output), Value(0), output_field=output)
 
 
-def with_rolling_progress(members, since):
-    """Annotate members with spend_12m and points_12m: sales less refunds since `since`."""
-    money = DecimalField(max_digits=14, decimal_places=2)
-    number = IntegerField()
+def with_rolling_progress(members, at):
+    """Annotate members with `spend_12m` and `points_12m`: their progress over the window
+    ending in the month of `at`."""
     return members.annotate(
-        sales_spend=_sum(Sale, "amount_due", money, since),
-        refund_spend=_sum(Refund, "amount_due", money, since),
-        sales_points=_sum(Sale, "points_earned", number, since),
-        refund_points=_sum(Refund, "points_reversed", number, since),
+        spend_12m=_window_sum("spend", DecimalField(max_digits=14, decimal_places=2), at),
+        points_12m=_window_sum("points", IntegerField(), at),
     )
 
 
-def rolling_progress(member_id, at):
-    """(spend, points) of a member over the 12 months before `at`, in one query."""
-    row = (
-        with_rolling_progress(Member.objects.filter(pk=member_id), at - YEAR)
-        .values("sales_spend", "refund_spend", "sales_points", "refund_points")
-        .get()
-    )
-    return (
-        Decimal(row["sales_spend"]) - Decimal(row["refund_spend"]),
-        row["sales_points"] - row["refund_points"],
-    )
+def rolling_progress(account_id, at):
+    """(spend, points) of an account over the 12 months ending in the month of `at`."""
+    totals = TierProgress.objects.filter(
+        account_id=account_id, month__gte=window_start(at), month__lte=progress_month(at)
+    ).aggregate(spend=Sum("spend"), points=Sum("points"))
+    return totals["spend"] or ZERO, totals["points"] or 0
 
 
 def _why(tier, spend, points, window_label):
@@ -65,7 +75,7 @@ def upgrade_for(*, member, account, tiers, at, pending_spend=ZERO, pending_point
     """The best tier above the member's that their progress reaches, with why; or (None, "").
 
     `account` carries the lifetime counters as they will be; the rolling window is read from
-    the sales and refunds already written plus `pending_*` (the sale being posted)."""
+    the buckets already written plus `pending_*` (the sale being posted)."""
     current = next((t for t in tiers if t.pk == member.tier_id), None)
     floor_rank = current.rank if current else -1
     candidates = [t for t in tiers if t.rank > floor_rank and t.has_upgrade_rule]
@@ -73,7 +83,7 @@ def upgrade_for(*, member, account, tiers, at, pending_spend=ZERO, pending_point
         return None, ""
     rolling = None
     if any(t.window == Tier.Window.ROLLING for t in candidates):
-        spend, points = rolling_progress(member.pk, at)
+        spend, points = rolling_progress(account.pk, at)
         rolling = (spend + pending_spend, points + pending_points)
     for tier in sorted(candidates, key=lambda t: -t.rank):
         if tier.window == Tier.Window.ROLLING:
@@ -86,42 +96,6 @@ def upgrade_for(*, member, account, tiers, at, pending_spend=ZERO, pending_point
     return None, ""
 
 
-def log_tier_change(
-    *, member, from_tier, to_tier, reason, detail, source, actor, sale=None, key=None, at=None
-):
-    return TierChange.objects.create(
-        member=member,
-        from_tier=from_tier,
-        to_tier=to_tier,
-        reason=reason,
-        detail=detail[:200],
-        sale=sale,
-        source=source,
-        actor=actor,
-        key=key,
-        created_at=at or timezone.now(),
-    )
-
-
-@transaction.atomic
-def change_tier(*, member, tier, reason, source, actor=None):
-    """Set a member's tier by hand (head office), logged with the reason given."""
-    before = member.tier
-    if before == tier:
-        return None
-    Member.objects.filter(pk=member.pk).update(tier=tier)
-    member.tier = tier
-    return log_tier_change(
-        member=member,
-        from_tier=before,
-        to_tier=tier,
-        reason=TierChange.Reason.MANUAL,
-        detail=reason,
-        source=source,
-        actor=actor,
-    )
-
-
 def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
     """Monthly retention review: a member whose tier has a retention rule that their last 12
     months no longer meet drops to the best tier those 12 months still reach (the default tier
@@ -131,6 +105,8 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
     at = as_of or timezone.now()
     if not hasattr(at, "hour"):
         at = timezone.make_aware(timezone.datetime.combine(at, timezone.datetime.min.time()))
+    # The review on the 1st looks back at the 12 months that have ended, not at the new one.
+    measured = at - timezone.timedelta(days=1) if timezone.localtime(at).day == 1 else at
     tiers = list(Tier.objects.order_by("rank"))
     default = next((t for t in tiers if t.is_default), tiers[0] if tiers else None)
     retaining = [t.pk for t in tiers if t.retain_spend is not None or t.retain_points is not None]
@@ -145,15 +121,14 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
                     Member.objects.filter(tier_id__in=retaining, pk__gt=last_id)
                     .select_related("tier")
                     .order_by("pk"),
-                    at - YEAR,
+                    measured,
                 )[:chunk_size]
             )
             if not batch:
                 return moved
             last_id = batch[-1].pk
             for member in batch:
-                spend = Decimal(member.sales_spend) - Decimal(member.refund_spend)
-                points = member.sales_points - member.refund_points
+                spend, points = Decimal(member.spend_12m), member.points_12m
                 if member.tier.retained_by(spend, points):
                     continue
                 lower = [
@@ -162,19 +137,11 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
                 target = lower[-1] if lower else default
                 if target is None or target.rank >= member.tier.rank:
                     continue
-                key = f"review:{member.pk}:{month}"
-                if TierChange.objects.filter(key=key).exists():
-                    continue  # reviewed this month already: one step down per month
-                # Only if the tier is still the one reviewed: a sale may have upgraded the member
-                # since the batch was read, and a review must never undo that upgrade.
-                if not Member.objects.filter(pk=member.pk, tier_id=member.tier_id).update(
-                    tier=target
-                ):
-                    continue
                 detail = _(
                     "last 12 months: spend ¥%(spend)s, points %(points)s do not keep %(tier)s"
                 ) % {"spend": spend, "points": points, "tier": member.tier.name}
-                log_tier_change(
+                # Keyed per member and month: one step down per month, however often it runs.
+                if move_member_tier(
                     member=member,
                     from_tier=member.tier,
                     to_tier=target,
@@ -182,6 +149,7 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
                     detail=detail,
                     source=source,
                     actor=actor,
-                    key=key,
-                )
-                moved += 1
+                    reference=f"review:{month}",
+                    key=f"review:{member.pk}:{month}",
+                ):
+                    moved += 1

@@ -1,9 +1,7 @@
-"""Members admin, one module per area. The wallet area adds members/admin_wallet.py."""
+"""Members admin, one module per area. The apps above members add their columns, panels and
+actions to the member pages through `MemberAdmin.extend` (see their admin modules)."""
 
-from . import cards, imports, members  # noqa: F401  (registers the admin classes)
+from . import cards, imports, members, tiers  # noqa: F401  (registers the admin classes)
+from .members import MemberAdmin
 
-try:  # the wallet area's admin lives next to this package
-    from .. import admin_wallet  # noqa: F401
-except ImportError as exc:  # pragma: no cover - until that module exists
-    if "admin_wallet" not in str(exc):
-        raise
+__all__ = ["MemberAdmin"]

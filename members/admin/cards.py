@@ -11,12 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
-from config.errors import DomainError
-from loyalty.models import Tier
-from members.models import Card, CardBatch
+from core.errors import DomainError
+from core.models import Source
+from members.models import Card, CardBatch, Tier
 from members.services import generate_card_batch, report_card_lost_and_replace
 from stores.access import StoreScopedAdminMixin
-from stores.models import Source
 
 from .common import EstimatedCountPaginator, apply_domain_error
 

@@ -1,18 +1,26 @@
-"""Helpers shared by the members admin pages."""
+"""Helpers shared by the member admin pages, and by the member actions the apps above members
+add (recharge, sell a count card, ...): an intermediate form, then a service per member."""
 
 import json
+import uuid
 
-from django.contrib import messages
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from core.errors import DomainError
+from stores.access import scope_queryset
+from stores.models import Store
 
 
 class EstimatedCountPaginator(Paginator):
-    """On PostgreSQL, above `threshold` rows trust the planner's estimate instead of COUNT(*).
+    """Above `threshold` rows, trust the planner's estimate instead of COUNT(*).
 
     A COUNT(*) over millions of members takes seconds on every page; the estimate is instant
     and a page count that is off by a few percent does not matter to anyone paging a list.
@@ -23,7 +31,7 @@ class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self):
         queryset = self.object_list
-        if connection.vendor == "postgresql" and isinstance(queryset, QuerySet):
+        if isinstance(queryset, QuerySet):
             sql, params = queryset.order_by().values("pk").query.sql_with_params()
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
@@ -48,3 +56,63 @@ def apply_domain_error(request, form, error: DomainError):
         form.add_error(None, error.message)
     elif form is None:
         messages.error(request, error.message)
+
+
+# --- member actions with intermediate forms --------------------------------------------------
+
+
+def stores_for(user):
+    return scope_queryset(Store.objects.filter(is_active=True), user, "id")
+
+
+class MemberActionForm(forms.Form):
+    # A token per rendered form makes a double click (or a resubmitted page) a no-op: it goes
+    # into the services' idempotency keys.
+    token = forms.CharField(widget=forms.HiddenInput)
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), label=_("store"))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores_for(user)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+
+
+def action_form_page(request, queryset, form, title, action):
+    return TemplateResponse(
+        request,
+        "admin/members/member_action.html",
+        {
+            **admin.site.each_context(request),
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "opts": queryset.model._meta,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+def run_for_member(request, member, fn):
+    try:
+        fn()
+    except DomainError as exc:
+        detail = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.fields.items())
+        messages.error(request, f"{member}: {exc.message} {detail}".strip())
+        return False
+    return True
+
+
+def for_each_member(request, queryset, form, title, action, call, done_message):
+    """The shape of a per-member action: the intermediate form until it is valid, then the
+    service once per selected member (a refusal becomes a message), then one summary."""
+    if not form.is_valid():
+        return action_form_page(request, queryset, form, title, action)
+    data = form.cleaned_data
+    done = sum(
+        run_for_member(request, member, lambda m=member: call(m, data)) for member in queryset
+    )
+    if done:
+        messages.success(request, done_message % {"count": done})
+    return None

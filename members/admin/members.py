@@ -13,18 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.errors import DomainError
-from loyalty.admin import adjust_points_action, member_points_panel
-from loyalty.models import Tier
-from members.admin_wallet import (
-    count_cards_panel,
-    recharge_action,
-    sell_count_card_action,
-    transfer_action,
-    wallet_panel,
-    withdrawal_request_action,
-)
-from members.models import Card, Member, Tag
+from core.errors import DomainError
+from core.models import Source
+from members.models import Card, Member, Tag, Tier
 from members.resources import export_members_xlsx
 from members.services import (
     change_members_tier,
@@ -35,11 +26,14 @@ from members.services import (
 )
 from members.services.members import PROFILE_FIELDS
 from stores.access import StoreScopedAdminMixin, scope_queryset
-from stores.models import Source, Staff, Store
+from stores.models import Staff, Store
 
 from .common import EstimatedCountPaginator, apply_domain_error
 
 FULL_PHONE = "members.view_full_phone"
+# The member page's sections that apps above members add to (MemberAdmin.extend).
+BALANCES = gettext_lazy("Balances")
+HISTORY = gettext_lazy("History")
 
 
 def can_see_full_phone(user):
@@ -149,8 +143,6 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "tier",
         "home_store",
         "status",
-        "points",
-        "stored_value",
         "opened_at",
         "last_visit_at",
     ]
@@ -179,11 +171,6 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "unfreeze",
         "change_tier",
         "add_tag",
-        adjust_points_action,
-        recharge_action,
-        withdrawal_request_action,
-        transfer_action,
-        sell_count_card_action,
         "export_selected",
     ]
     fieldsets = [
@@ -196,14 +183,8 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             gettext_lazy("Membership"),
             {"fields": ["tier", "home_store", "commission_staff", "referrer", "source"]},
         ),
-        (
-            gettext_lazy("Balances"),
-            {"fields": ["points", "stored_value", "opened_at", "opened_by", "last_visit_at"]},
-        ),
-        (
-            gettext_lazy("History"),
-            {"fields": ["points_history", "stored_value_history", "count_cards_history"]},
-        ),
+        (BALANCES, {"fields": ["opened_at", "opened_by", "last_visit_at"]}),
+        (HISTORY, {"fields": []}),
     ]
     readonly_fields = [
         "member_no",
@@ -212,15 +193,37 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "status",
         "referrer",
         "source",
-        "points",
-        "stored_value",
         "opened_at",
         "opened_by",
         "last_visit_at",
-        "points_history",
-        "stored_value_history",
-        "count_cards_history",
     ]
+    # Filled by `extend` (the apps above members): names for select_related.
+    extra_select_related = []
+
+    @classmethod
+    def extend(cls, *, columns=None, panels=None, actions=(), permissions=None, select_related=()):
+        """Let an app above members add to the member pages without members importing it.
+
+        `columns` {name: fn(member)}: list columns, also shown under Balances on the member
+        page; `panels` {name: fn(member) -> html}: shown under History; `actions`: admin
+        actions for the member list; `permissions` {name: fn(request)}: the `has_<name>_
+        permission` checks those actions name; `select_related`: relations the columns read.
+        Apps call it from their admin module, in INSTALLED_APPS order.
+        """
+        for name, fn in (columns or {}).items():
+            setattr(cls, name, _as_method(fn))
+            cls.list_display = _before(cls.list_display, "opened_at", name)
+            cls.readonly_fields = [*cls.readonly_fields, name]
+            _add_to_fieldset(cls, BALANCES, name, before="opened_at")
+        for name, fn in (panels or {}).items():
+            setattr(cls, name, _as_method(fn, empty_on_add=True))
+            cls.readonly_fields = [*cls.readonly_fields, name]
+            _add_to_fieldset(cls, HISTORY, name)
+        for action in actions:
+            cls.actions = _before(cls.actions, "export_selected", action)
+        for name, fn in (permissions or {}).items():
+            setattr(cls, f"has_{name}_permission", _as_method(fn, takes="request"))
+        cls.extra_select_related = [*cls.extra_select_related, *select_related]
 
     def get_queryset(self, request):
         active_card = Card.objects.filter(member=OuterRef("pk"), status=Card.Status.ACTIVE).values(
@@ -234,7 +237,7 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("home_store", "tier", "points_account", "wallet")
+            .select_related("home_store", "tier", *self.extra_select_related)
             .annotate(card_no=Subquery(active_card), shown_phone=phone)
         )
 
@@ -278,31 +281,6 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("card no"))
     def card_no_shown(self, obj):
         return getattr(obj, "card_no", None) or "-"
-
-    @admin.display(description=gettext_lazy("points"), ordering="points_account__balance")
-    def points(self, obj):
-        account = getattr(obj, "points_account", None)
-        return account.balance if account else 0
-
-    @admin.display(description=gettext_lazy("stored value"))
-    def stored_value(self, obj):
-        wallet = getattr(obj, "wallet", None)
-        return wallet.balance if wallet else Decimal("0.00")
-
-    @admin.display(description=gettext_lazy("points history"))
-    def points_history(self, obj):
-        return member_points_panel(obj) if obj.pk else "-"
-
-    @admin.display(description=gettext_lazy("stored-value history"))
-    def stored_value_history(self, obj):
-        return wallet_panel(obj) if obj.pk else "-"
-
-    @admin.display(description=gettext_lazy("count cards"))
-    def count_cards_history(self, obj):
-        return count_cards_panel(obj) if obj.pk else "-"
-
-    def has_adjust_points_permission(self, request):
-        return request.user.has_perm("loyalty.add_pointsadjustment")
 
     # ------------------------------------------------------------------ saving
 
@@ -434,3 +412,42 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="members-{stamp}.xlsx"'
         export_members_xlsx(queryset, response, full_phone=can_see_full_phone(request.user))
         return response
+
+
+def _before(items, anchor, item):
+    items = list(items)
+    index = items.index(anchor) if anchor in items else len(items)
+    items.insert(index, item)
+    return items
+
+
+def _add_to_fieldset(cls, title, name, before=None):
+    fieldsets = []
+    for label, options in cls.fieldsets:
+        fields = list(options["fields"])
+        if label is title:
+            fields = _before(fields, before, name) if before else [*fields, name]
+        fieldsets.append((label, {**options, "fields": fields}))
+    cls.fieldsets = fieldsets
+
+
+def _as_method(fn, *, takes="obj", empty_on_add=False):
+    """`fn(member)` (or `fn(request)`) as a ModelAdmin method, keeping its admin.display
+    attributes (description, ordering, boolean)."""
+    if takes == "request":
+
+        def method(self, request):
+            return fn(request)
+
+    else:
+
+        def method(self, obj):
+            if empty_on_add and not obj.pk:
+                return "-"
+            return fn(obj)
+
+    for attribute in ("short_description", "admin_order_field", "boolean", "empty_value_display"):
+        if hasattr(fn, attribute):
+            setattr(method, attribute, getattr(fn, attribute))
+    method.__name__ = getattr(fn, "__name__", "extension")
+    return method

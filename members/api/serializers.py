@@ -1,10 +1,8 @@
 """Till API serializers for members and stored value: validate everything, decide nothing."""
 
 import re
-from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 # The same rule as the import's normalizer, so a bad number is refused here, by field, without
@@ -41,62 +39,6 @@ class TierSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class ExpiringPointsSerializer(serializers.Serializer):
-    points = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
-
-
-class CouponSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    expires_at = serializers.DateTimeField(allow_null=True)
-
-
-class RechargePlanSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    pay_amount = serializers.DecimalField(**MONEY)
-    bonus_amount = serializers.DecimalField(**MONEY)
-    bonus_points = serializers.IntegerField()
-    ends_at = serializers.DateTimeField(allow_null=True)
-
-
-class CountCardSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text=gettext_lazy("Give this as card_id to use a visit."))
-    package = serializers.CharField()
-    name = serializers.CharField()
-    visits_left = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
-
-
-class CountCardVisitSerializer(serializers.Serializer):
-    member = MemberRefSerializer()
-    card_id = serializers.IntegerField(min_value=1)
-    visits = serializers.IntegerField(min_value=1, max_value=100, default=1)
-
-
-class CountCardVisitResultSerializer(serializers.Serializer):
-    card_id = serializers.IntegerField()
-    name = serializers.CharField()
-    visits_used = serializers.IntegerField()
-    visits_left = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
-
-
-class MemberSummarySerializer(serializers.Serializer):
-    """The lookup answer (API.md); the phone is always masked."""
-
-    member_no = serializers.CharField()
-    name = serializers.CharField(allow_blank=True)
-    phone = serializers.CharField(help_text=gettext_lazy("Masked: 138****5678."))
-    tier = TierSerializer(allow_null=True)
-    points = serializers.IntegerField()
-    points_expiring = ExpiringPointsSerializer(many=True, help_text="Soonest first.")
-    stored_value = serializers.DecimalField(**MONEY)
-    coupons = CouponSerializer(many=True)
-    count_cards = CountCardSerializer(many=True)
-
-
 class OpenMemberSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=11, validators=[validate_phone])
     name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
@@ -109,15 +51,3 @@ class OpenMemberSerializer(serializers.Serializer):
 
     def validate_referrer_phone(self, value):
         return validate_phone(value) if value else value
-
-
-class RechargeSerializer(serializers.Serializer):
-    member = MemberRefSerializer()
-    amount = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.01"))
-    plan = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-
-
-class RechargeResultSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY)
-    bonus = serializers.DecimalField(**MONEY)
-    stored_value = serializers.DecimalField(**MONEY, help_text="Balance after the recharge.")

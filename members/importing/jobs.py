@@ -7,9 +7,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.models import Source
 from members.models import ImportJob
 from stores.access import allowed_store_ids
-from stores.models import Source
 
 from .members import import_members, write_error_report
 from .normalize import ImportDataError

@@ -19,8 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from loyalty.models import Tier
-from members.models import Card, Member
+from members.models import Card, Member, Tier
 from members.models.member import name_initials
 from members.services.members import bulk_open_members, bulk_update_member_profiles
 from stores.access import ALL_STORES

@@ -1,24 +1,16 @@
 # One module per aggregate; import every model here so Django and callers find them.
 from .cards import Card, CardBatch
-from .count_cards import CountCardEntry, CountCardPackage, MemberCountCard
 from .imports import ImportJob
-from .member import Member, NumberSequence, Tag, mask_phone
-from .wallet import RechargePlan, Transfer, Wallet, WalletEntry, WithdrawalRequest
+from .member import Member, Tag, mask_phone
+from .tiers import Tier, TierChange
 
 __all__ = [
     "Card",
     "CardBatch",
-    "CountCardEntry",
-    "CountCardPackage",
     "ImportJob",
     "Member",
-    "MemberCountCard",
-    "NumberSequence",
-    "RechargePlan",
     "Tag",
-    "Transfer",
-    "Wallet",
-    "WalletEntry",
-    "WithdrawalRequest",
+    "Tier",
+    "TierChange",
     "mask_phone",
 ]

@@ -51,7 +51,7 @@ class CardBatch(models.Model):
     count = models.PositiveIntegerField(_("number of cards"))
     first_serial = models.PositiveBigIntegerField(_("first serial"))
     initial_tier = models.ForeignKey(
-        "loyalty.Tier",
+        "members.Tier",
         verbose_name=_("initial tier"),
         on_delete=models.PROTECT,
         null=True,

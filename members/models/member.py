@@ -2,13 +2,13 @@ import functools
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import F
 from django.db.models.functions import Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
 
-# PostgreSQL sequence behind member numbers (created by migration 0002 on PostgreSQL only).
+# The PostgreSQL sequence behind member numbers (created by migration 0002): concurrent card
+# openings never queue on one counter row.
 MEMBER_NO_SEQUENCE = "members_member_no_seq"
 MEMBER_NO_PREFIX = "M"
 MEMBER_NO_DIGITS = 9
@@ -70,7 +70,7 @@ class Member(models.Model):
         related_name="members",
     )
     tier = models.ForeignKey(
-        "loyalty.Tier",
+        "members.Tier",
         verbose_name=_("tier"),
         on_delete=models.PROTECT,
         null=True,
@@ -149,29 +149,12 @@ def name_initials(name):
     return "".join(p for p in parts if p.strip()).lower().replace(" ", "")[:50]
 
 
-class NumberSequence(models.Model):
-    """A counter row: the member number source on databases without sequences (SQLite).
-
-    PostgreSQL uses a real sequence instead, so concurrent card openings never queue on one row.
-    """
-
-    name = models.CharField(max_length=30, primary_key=True)
-    last = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("number sequence")
-        verbose_name_plural = _("number sequences")
-
-    def __str__(self):
-        return f"{self.name}: {self.last}"
-
-
 def format_member_no(number):
     return f"{MEMBER_NO_PREFIX}{number:0{MEMBER_NO_DIGITS}d}"
 
 
 def member_no_sql():
-    """SQL expression giving a fresh member number per row, for set-based inserts (PostgreSQL)."""
+    """SQL expression giving a fresh member number per row, for set-based inserts."""
     return (
         f"'{MEMBER_NO_PREFIX}' || lpad(nextval('{MEMBER_NO_SEQUENCE}')::text, "
         f"{MEMBER_NO_DIGITS}, '0')"
@@ -182,14 +165,8 @@ def allocate_member_nos(count):
     """`count` new, never-used member numbers (M000000001, ...). Gaps are allowed."""
     if count <= 0:
         return []
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT nextval('{MEMBER_NO_SEQUENCE}') FROM generate_series(1, %s)", [count]
-            )
-            return [format_member_no(n) for (n,) in cursor.fetchall()]
-    # SQLite: the UPDATE takes the database write lock, so two writers cannot get the same range.
-    NumberSequence.objects.get_or_create(name="member_no")
-    NumberSequence.objects.filter(name="member_no").update(last=F("last") + count)
-    last = NumberSequence.objects.get(name="member_no").last
-    return [format_member_no(n) for n in range(last - count + 1, last + 1)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT nextval('{MEMBER_NO_SEQUENCE}') FROM generate_series(1, %s)", [count]
+        )
+        return [format_member_no(n) for (n,) in cursor.fetchall()]

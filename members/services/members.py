@@ -1,8 +1,9 @@
-"""Member services: opening cards, finding members, profile and status changes, card batches.
+"""Member services: opening cards, finding members, profile, status and tier changes, card
+batches.
 
-Balances are never touched here directly: opening points go through
-`loyalty.services.grant_opening_points`, opening stored value through
-`members.ledger.post_wallet_entry`.
+Balances are never touched here: members sits below the ledgers, so opening points and
+opening stored value are handed to the apps that own them through `members.hooks` (loyalty
+and wallet connect their services there).
 """
 
 from decimal import Decimal, InvalidOperation
@@ -12,10 +13,10 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.sql import load, select_list, width
-from loyalty.ledger import bulk_post_opening_points
-from loyalty.models import Tier
-from loyalty.services import grant_opening_points, grant_registration_bonus
+from core.models import Source
+from core.money import CENT
+from core.sql import load, select_list, update_sql, width
+from members import hooks
 from members.exceptions import (
     CardNotAvailable,
     InvalidCardBatch,
@@ -25,11 +26,10 @@ from members.exceptions import (
     MemberNotFound,
 )
 from members.importing.normalize import RowError, normalize_phone
-from members.ledger import CENT, bulk_post_opening_balances, open_wallet, post_wallet_entry
-from members.models import Card, CardBatch, Member, Tag, WalletEntry
+from members.models import Card, CardBatch, Member, Tag, Tier, TierChange
 from members.models.cards import CARD_NO_LENGTH, make_card_no
 from members.models.member import allocate_member_nos, member_no_sql, name_initials
-from stores.models import Source, Store
+from stores.models import Store
 
 # How a service `source` maps to the member's "opened through".
 MEMBER_SOURCE = {
@@ -160,42 +160,26 @@ def open_member(
     if tags:
         member.tags.set(tags)
 
-    reference = reference or _("card opening")
-    grant_opening_points(
+    # Points account and wallet, with the opening balances (and the registration bonus in
+    # force today): each opened by the app that owns it, in this transaction.
+    hooks.member_opened.run(
         member=member,
-        points=initial_points,
-        source=source,
-        actor=actor,
-        store=home_store,
-        expires_at=initial_points_expire_at,
-        reference=reference,
-        key=f"opening:points:{member.pk}",
-    )
-    open_wallet(member)
-    if initial_stored_value:
-        post_wallet_entry(
-            member=member,
-            kind=WalletEntry.Kind.OPENING,
-            principal=initial_stored_value,
-            bonus=Decimal("0.00"),
-            source=source,
-            actor=actor,
+        opening=hooks.Opening(
+            points=initial_points,
+            points_expire_at=initial_points_expire_at,
+            stored_value=initial_stored_value,
             store=home_store,
             terminal=terminal,
-            reason=_("Opening balance"),
-            reference=reference,
-            key=f"opening:wallet:{member.pk}",
-        )
+            reference=reference or _("card opening"),
+        ),
+        source=source,
+        actor=actor,
+    )
     if card is not None:
         now = timezone.now()
         card.status, card.member = Card.Status.ACTIVE, member
         card.activated_at = card.status_changed_at = now
         card.save(update_fields=["status", "member", "activated_at", "status_changed_at"])
-    # The registration bonus in force today (if head office set one); keyed, so paid once.
-    grant_registration_bonus(member=member, source=source, actor=actor, store=home_store)
-    # The account and wallet cached on `member` while opening them hold the pre-entry balances.
-    for name in ("points_account", "wallet"):
-        member._state.fields_cache.pop(name, None)
     return member
 
 
@@ -279,6 +263,82 @@ def set_members_status(*, members, status, source, actor=None) -> int:
 def change_members_tier(*, members, tier, source, actor=None) -> int:
     """Put members (a queryset) in `tier` by hand. Returns how many changed."""
     return members.exclude(tier=tier).update(tier=tier)
+
+
+def log_tier_change(
+    *, member, from_tier, to_tier, reason, detail, source, actor, reference="", key=None, at=None
+):
+    """Record a change of a member's tier (the caller has just made it)."""
+    return TierChange.objects.create(
+        member=member,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        reason=reason,
+        detail=detail[:200],
+        reference=reference[:100],
+        source=source,
+        actor=actor,
+        key=key,
+        created_at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def move_member_tier(
+    *, member, from_tier, to_tier, reason, detail, source, actor=None, reference="", key=None
+):
+    """Move a member from `from_tier` to `to_tier`, only if they are still in `from_tier` (a
+    sale or head office may have moved them since it was read: a review must never undo an
+    upgrade), and log the change. With `key`, a second call is a no-op. Returns the
+    TierChange, or None when nothing moved."""
+    if key and TierChange.objects.filter(key=key).exists():
+        return None
+    moved = Member.objects.filter(pk=member.pk, tier_id=getattr(from_tier, "pk", None)).update(
+        tier=to_tier
+    )
+    if not moved:
+        return None
+    member.tier = to_tier
+    return log_tier_change(
+        member=member,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        reason=reason,
+        detail=detail,
+        source=source,
+        actor=actor,
+        reference=reference,
+        key=key,
+    )
+
+
+def add_visit(statement, *, member_id, at, tier_id=None):
+    """Add to a checkout statement (core.sql.Statement) the member's last visit and, when the
+    sale upgraded them, their new tier."""
+    changes = {"last_visit_at": at}
+    if tier_id is not None:
+        changes["tier_id"] = tier_id
+    sql, params = update_sql(Member, member_id, changes)
+    statement.add("member_visit", sql, params)
+
+
+@transaction.atomic
+def change_tier(*, member, tier, reason, source, actor=None):
+    """Set a member's tier by hand (head office), logged with the reason given."""
+    before = member.tier
+    if before == tier:
+        return None
+    Member.objects.filter(pk=member.pk).update(tier=tier)
+    member.tier = tier
+    return log_tier_change(
+        member=member,
+        from_tier=before,
+        to_tier=tier,
+        reason=TierChange.Reason.MANUAL,
+        detail=reason,
+        source=source,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -419,12 +479,10 @@ def bulk_open_members(*, rows, source, actor=None, at=None) -> dict:
 
     `rows`: validated dicts with the keys of STAGE_COLUMNS (phones unique within `rows`;
     referrers and cards already checked). A phone that became a member meanwhile is skipped.
-    Opening points and stored value go through the ledgers' bulk writers. Returns
+    Opening points and stored value go to the ledgers' bulk writers (`members_imported`). Returns
     {phone: member_id} for the members opened.
     """
     at = at or timezone.now()
-    if connection.vendor != "postgresql":
-        return _bulk_open_members_orm(rows, source, actor, at)
     names = [name for name, _type in STAGE_COLUMNS]
     given = set(names) - {"row_no", "points", "stored_value", "referrer_phone", "card_no"}
     given |= {"member_no", "source", "opened_at", "opened_by_id", "status"}
@@ -486,71 +544,23 @@ def bulk_open_members(*, rows, source, actor=None, at=None) -> dict:
         )
         opened = cursor.fetchall()
     reference = _("import row %(row)s")
-    bulk_post_opening_points(
-        items=(
-            (mid, pts, exp, store, str(reference) % {"row": n})
-            for mid, _p, pts, exp, store, _sv, n in opened
-        ),
+    hooks.members_imported.run(
+        opened=[
+            hooks.ImportedMember(
+                member_id=mid,
+                points=pts,
+                points_expire_at=exp,
+                store_id=store,
+                stored_value=sv,
+                reference=str(reference) % {"row": n},
+            )
+            for mid, _p, pts, exp, store, sv, n in opened
+        ],
         source=source,
         actor=actor,
-        at=at,
-    )
-    bulk_post_opening_balances(
-        items=(
-            (mid, sv, store, str(reference) % {"row": n})
-            for mid, _p, _pts, _exp, store, sv, n in opened
-        ),
-        source=source,
-        actor=actor,
-        reason=_("Opening balance"),
         at=at,
     )
     return {phone: mid for mid, phone, *_rest in opened}
-
-
-def _bulk_open_members_orm(rows, source, actor, at):
-    """Row by row through open_member (SQLite, the embedded default): identical results."""
-    tiers = {t.pk: t for t in Tier.objects.all()}
-    stores = {s.pk: s for s in Store.objects.all()}
-    opened, referrers, cards = {}, {}, {}
-    for row in rows:
-        try:
-            with transaction.atomic():
-                member = open_member(
-                    phone=row["phone"],
-                    home_store=stores[row["home_store_id"]],
-                    source=source,
-                    actor=actor,
-                    name=row["name"],
-                    gender=row["gender"],
-                    birthday=row["birthday"],
-                    email=row["email"],
-                    address=row["address"],
-                    tier=tiers.get(row["tier_id"]),
-                    initial_points=row["points"],
-                    initial_stored_value=row["stored_value"],
-                    notes=row["notes"],
-                    initial_points_expire_at=row["points_expire_at"],
-                    reference=_("import row %(row)s") % {"row": row["row_no"]},
-                )
-        except MemberExists:
-            continue
-        opened[member.phone] = member.pk
-        if row.get("referrer_phone"):
-            referrers[member.pk] = row["referrer_phone"]
-        if row.get("card_no"):
-            cards[row["card_no"]] = member.pk
-    by_phone = dict(
-        Member.objects.filter(phone__in=set(referrers.values())).values_list("phone", "pk")
-    )
-    for member_id, phone in referrers.items():
-        if phone in by_phone:
-            Member.objects.filter(pk=member_id).update(referrer_id=by_phone[phone])
-    for card_no, member_id in cards.items():
-        Card.objects.filter(card_no=card_no, status=Card.Status.UNISSUED).update(
-            status=Card.Status.ACTIVE, member_id=member_id, activated_at=at, status_changed_at=at
-        )
-    return opened
 
 
 @transaction.atomic

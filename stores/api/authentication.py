@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions
 
-from config.sql import load, select_list, width
+from core.sql import load, select_list, width
 from stores.models import Store, Terminal, TerminalAPIKey
 
 KEYWORD = "Api-Key"

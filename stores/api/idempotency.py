@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from config.errors import DomainError
+from core.errors import DomainError
 from stores.models import IdempotencyRecord
 
 from .exceptions import known_error_response

@@ -6,8 +6,10 @@ from . import views
 
 urlpatterns = [
     path("ping", views.PingView.as_view(), name="ping"),
-    path("", include("members.api.urls")),
+    path("", include("sales.api.urls")),
     path("", include("loyalty.api.urls")),
+    path("", include("wallet.api.urls")),
+    path("", include("countcards.api.urls")),
     # Last: any other path under /api/v1/ answers 404 in the API's error shape.
     re_path(r"^.*$", views.NotFoundView.as_view()),
 ]

@@ -6,9 +6,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from loyalty.ledger import open_account
-from members.ledger import open_wallet
 from members.models import Member
 from stores.services import create_terminal
+from wallet.ledger import open_wallet
 
 _numbers = itertools.count(1)
 

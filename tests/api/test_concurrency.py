@@ -6,15 +6,16 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from loyalty.models import PointsAccount, RedemptionRule, Sale
+from core.models import Source
+from loyalty.models import PointsAccount, RedemptionRule
 from loyalty.services import grant_opening_points
-from stores.models import Source
+from sales.models import Sale
 from stores.services import create_terminal
 
 from .conftest import make_member, post, till_client
 
 PHONE = "13812345678"
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def run_tills(keys, work):

@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from members.models import CountCardEntry, CountCardPackage
-from members.services import open_member, sell_count_card
+from countcards.models import CountCardEntry, CountCardPackage
+from countcards.services import sell_count_card
+from members.services import open_member
 
 from .conftest import post
 

@@ -5,9 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from loyalty.models import BonusRule, Sale
-from members.models import RechargePlan
+from loyalty.models import BonusRule
+from sales.models import Sale
 from stores.services import create_terminal
+from wallet.models import RechargePlan
 
 from .conftest import make_member, post, till_client
 from .test_sales import PHONE, basket, rules  # noqa: F401  (fixture)
@@ -32,7 +33,6 @@ def test_looking_a_sale_up_answers_what_checkout_answered_even_with_a_referral_b
     assert posted.json()["points"] == 150  # 100 earned + 50 referral bonus
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_one_receipt_sent_at_once_under_fresh_keys_posts_once_without_a_500(chain, rules):  # noqa: F811
     make_member(chain["SH001"], phone=PHONE)
@@ -82,8 +82,8 @@ def test_amounts_beyond_what_a_till_may_send_are_refused_by_field(api, chain, ur
 
 
 def test_a_stored_value_balance_past_what_the_database_holds_is_refused(api, chain):
-    from members.exceptions import WalletOperationRefused
-    from members.ledger import MAX_BALANCE, post_wallet_entry
+    from wallet.exceptions import WalletOperationRefused
+    from wallet.ledger import MAX_BALANCE, post_wallet_entry
 
     member = make_member(chain["SH001"], phone=PHONE)
     post_wallet_entry(

@@ -10,9 +10,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from core.models import Source
 from loyalty.models import Gift, GiftStock
 from loyalty.services import grant_opening_points
-from stores.models import Source
 
 from .conftest import make_member
 

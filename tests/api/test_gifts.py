@@ -3,9 +3,9 @@ import threading
 import pytest
 from django.db import connection
 
+from core.models import Source
 from loyalty.models import Gift, GiftRedemption, GiftStock, PointsAccount
 from loyalty.services import grant_opening_points
-from stores.models import Source
 from stores.services import create_terminal
 
 from .conftest import make_member, post, till_client
@@ -91,7 +91,6 @@ def test_it_refuses_an_unknown_gift_with_404(api, zhang):
     assert response.status_code == 404 and code_of(response) == "gift_not_found"
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_lets_many_tills_redeem_from_one_member_without_overspending(chain, check_ledgers):
     # Given a member with 1000 points and 40 mugs at 100 points each, and 8 tills

@@ -91,7 +91,6 @@ def test_it_keeps_keys_per_till(api, other_till):
     assert response.status_code == 201 and "Idempotent-Replayed" not in response
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_runs_two_identical_requests_arriving_together_once(chain):
     _terminal, key = create_terminal(store_code="SH001", code="POS07")

@@ -2,9 +2,10 @@ from decimal import Decimal
 
 import pytest
 
-from members.models import Member, RechargePlan, WalletEntry
+from core.models import Source
+from members.models import Member
 from members.services import open_member, set_members_status
-from stores.models import Source
+from wallet.models import RechargePlan, WalletEntry
 
 from .conftest import post
 

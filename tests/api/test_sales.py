@@ -2,11 +2,14 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.models import EarningRule, PointsEntry, RedemptionRule, Refund, Sale
+from core.models import Source
+from loyalty.models import EarningRule, PointsEntry, RedemptionRule
 from loyalty.services import grant_opening_points
-from members.models import Member, WalletEntry
-from members.services import recharge_wallet, set_members_status
-from stores.models import Source
+from members.models import Member
+from members.services import set_members_status
+from sales.models import Refund, Sale
+from wallet.models import WalletEntry
+from wallet.services import recharge_wallet
 
 from .conftest import make_member, post, till_client
 

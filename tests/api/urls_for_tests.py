@@ -9,7 +9,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
-from config.errors import DomainError
+from core.errors import DomainError
 from stores.api.views import IdempotentTillAPIView
 from stores.models import Region
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from loyalty.ledger import open_account
-from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule, Tier
-from members.models import Member
+from loyalty.models import EarningRule, ExpiryPolicy, RedemptionRule
+from members.models import Member, Tier
 
 _numbers = itertools.count(1)
 

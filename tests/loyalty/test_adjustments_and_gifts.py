@@ -121,7 +121,6 @@ def test_it_refuses_a_gift_out_of_stock_or_without_points(
     check_ledgers()
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_last_gift_goes_to_one_member_only(chain, make_member, head_office, mug):
     members = [make_member() for _ in range(6)]

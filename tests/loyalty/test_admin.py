@@ -7,11 +7,12 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from loyalty.admin import adjust_points_action, member_points_panel
-from loyalty.models import PointsAccount, PointsAdjustment, Sale
+from loyalty.models import PointsAccount, PointsAdjustment
 from members.models import Member
+from sales.models import Sale
+from tests.sales.test_sales import sell
 
 from .conftest import line
-from .test_sales import sell
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def two_sales(chain, rules, member, make_member):
 def test_it_shows_each_user_the_sales_of_their_stores(client, request, two_sales, user, receipts):
     client.force_login(request.getfixturevalue(user))
 
-    response = client.get(reverse("admin:loyalty_sale_changelist"))
+    response = client.get(reverse("admin:sales_sale_changelist"))
 
     assert response.status_code == 200
     shown = {sale.receipt_no for sale in response.context["cl"].result_list}
@@ -43,15 +44,17 @@ def test_the_ledger_is_read_only_even_for_head_office(client, head_office, two_s
     assert client.get(entry_list).status_code == 200
     assert client.get(reverse("admin:loyalty_pointsentry_add")).status_code == 403
     sale = Sale.objects.get(receipt_no="SH-1")
-    page = client.get(reverse("admin:loyalty_sale_change", args=[sale.pk]))
+    page = client.get(reverse("admin:sales_sale_change", args=[sale.pk]))
     assert page.status_code == 200 and b"A1" in page.content  # lines shown inline
 
 
 def test_every_rule_page_opens_in_chinese(client, head_office, rules):
     client.force_login(head_office)
 
-    for name in ["tier", "earningrule", "redemptionrule", "expirypolicy", "bonusrule", "gift"]:
-        response = client.get(reverse(f"admin:loyalty_{name}_add"))
+    pages = ["members_tier", "loyalty_earningrule", "loyalty_redemptionrule"]
+    pages += ["loyalty_expirypolicy", "loyalty_bonusrule", "loyalty_gift"]
+    for name in pages:
+        response = client.get(reverse(f"admin:{name}_add"))
         assert response.status_code == 200, name
     page = client.get(reverse("admin:loyalty_earningrule_add")).content.decode()
     assert "生效" in page or "有效" in page or "积分" in page

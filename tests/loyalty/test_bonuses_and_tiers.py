@@ -7,12 +7,15 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.core.management import call_command
 
-from loyalty.models import BonusRule, PointsAccount, PointsEntry, Sale, Tier, TierChange
-from loyalty.services import grant_holiday_bonuses, grant_registration_bonus, review_tiers
+from loyalty.models import BonusRule, PointsAccount, PointsEntry
+from loyalty.services import grant_registration_bonus, review_tiers
 from loyalty.tasks import grant_birthday_bonuses_task, review_tiers_task
+from members.models import Tier, TierChange
+from sales.models import Sale
+from sales.services import grant_holiday_bonuses
+from tests.sales.test_sales import sell
 
 from .conftest import line
-from .test_sales import sell
 
 SH = ZoneInfo("Asia/Shanghai")
 

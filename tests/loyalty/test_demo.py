@@ -1,14 +1,17 @@
 """The loyalty demo data: rules once, a year of sales once, ledgers agree."""
 
 from loyalty import demo
-from loyalty.models import EarningRule, Gift, GiftStock, RedemptionRule, Sale, Tier
+from loyalty.models import EarningRule, Gift, GiftStock, RedemptionRule
+from members.models import Tier
+from sales import demo as sales_demo
+from sales.models import Sale
 
 
 def test_it_seeds_rules_and_history_once(chain, make_member, check_ledgers):
     ctx = {"stores": chain}
     demo.seed_rules(ctx)
     members = [make_member() for _ in range(3)]
-    demo.seed_history(ctx)
+    sales_demo.seed_history(ctx)
     counts = [
         Tier.objects.count(),
         EarningRule.objects.count(),
@@ -19,7 +22,7 @@ def test_it_seeds_rules_and_history_once(chain, make_member, check_ledgers):
     ]
 
     demo.seed_rules(ctx)
-    demo.seed_history(ctx)
+    sales_demo.seed_history(ctx)
 
     assert counts == [4, 2, 1, 3, 12, 12]
     assert [

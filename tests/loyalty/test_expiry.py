@@ -13,10 +13,11 @@ from loyalty.exceptions import ExpiryAlreadyRunning
 from loyalty.ledger import EXPIRY_LOCK_ID, expire_points, post_points_entry
 from loyalty.models import PointsAccount, PointsEntry, PointsLot
 from loyalty.selectors import points_expiring
-from loyalty.services import grant_opening_points, refund_sale
+from loyalty.services import grant_opening_points
+from sales.services import refund_sale
+from tests.sales.test_sales import sell
 
 from .conftest import line
-from .test_sales import sell
 
 SH = ZoneInfo("Asia/Shanghai")
 LAST_SECOND = datetime(2025, 12, 31, 23, 59, 59, tzinfo=SH)
@@ -124,7 +125,6 @@ def test_it_lists_members_with_points_expiring_soon(member, earned_in_2024, make
     assert later == []
 
 
-@pytest.mark.postgres
 def test_only_one_expiry_runs_at_a_time(member, earned_in_2024):
     db = settings.DATABASES["default"]
     other = psycopg.connect(

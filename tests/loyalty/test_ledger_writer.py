@@ -127,7 +127,6 @@ def test_it_does_not_spend_a_lot_past_its_expiry_before_the_job_runs(member, che
     check_ledgers()
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_never_overdraws_with_20_threads_redeeming_at_once(member, check_ledgers):
     # given 1,000 points and 20 tills each redeeming 70 at the same moment

@@ -5,12 +5,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
-from loyalty.models import PointsEntry, PointsLot, Tier
+from core.models import Source
+from loyalty.models import PointsEntry, PointsLot
 from members.importing.members import import_members, write_error_report
-from members.models import Card, Member, WalletEntry
+from members.models import Card, Member, Tier
 from members.services import generate_card_batch, open_member
-from stores.models import Source
 from tests.members.xlsx import member_row, read_rows, write_workbook
+from wallet.models import WalletEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from loyalty.models import Tier
-from members.models import ImportJob, Member
+from core.models import Source
+from members.models import ImportJob, Member, Tier
 from members.services import generate_card_batch, open_member
-from stores.models import Source
 from tests.members.xlsx import member_row, write_workbook
 
 pytestmark = pytest.mark.django_db

@@ -2,13 +2,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.models import Source
 from members.admin.common import EstimatedCountPaginator
 from members.models import Member
 from members.services import open_member
-from stores.models import Source
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_it_counts_big_lists_from_the_planner_estimate_not_count_star(chain):
     for i in range(30):

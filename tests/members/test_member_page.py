@@ -5,9 +5,9 @@ from decimal import Decimal
 
 from django.urls import reverse
 
+from core.models import Source
 from loyalty.models import BonusRule, PointsEntry
 from members.services import open_member
-from stores.models import Source
 
 
 def _open(chain, **extra):

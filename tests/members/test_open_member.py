@@ -2,7 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.models import PointsEntry, PointsLot, Tier
+from core.models import Source
+from loyalty.models import PointsEntry, PointsLot
 from members.exceptions import (
     CardNotAvailable,
     InvalidMember,
@@ -10,9 +11,8 @@ from members.exceptions import (
     MemberInactive,
     MemberNotFound,
 )
-from members.models import Card, Member, WalletEntry
+from members.models import Card, Member, Tier
 from members.models.cards import is_valid_card_no
-from members.selectors import member_summary
 from members.services import (
     ensure_member_active,
     find_member,
@@ -21,7 +21,8 @@ from members.services import (
     report_card_lost_and_replace,
     set_members_status,
 )
-from stores.models import Source
+from sales.selectors import member_summary
+from wallet.models import WalletEntry
 
 pytestmark = pytest.mark.django_db
 

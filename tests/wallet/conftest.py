@@ -3,9 +3,11 @@ from decimal import Decimal
 
 import pytest
 
+from countcards.models import CountCardPackage
 from loyalty.ledger import open_account
-from members.ledger import open_wallet
-from members.models import CountCardPackage, Member, RechargePlan
+from members.models import Member
+from wallet.ledger import open_wallet
+from wallet.models import RechargePlan
 
 _numbers = itertools.count(1)
 

@@ -7,16 +7,13 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from members.admin_wallet import count_cards_panel, wallet_panel
-from members.models import Wallet, WalletEntry, WithdrawalRequest
-from members.services import (
-    pay_with_stored_value,
-    recharge_wallet,
-    request_withdrawal,
-    sell_count_card,
-)
+from countcards.admin import count_cards_panel
+from countcards.services import sell_count_card
 from stores.roles import HEAD_OFFICE
 from tests import factories
+from wallet.admin import wallet_panel
+from wallet.models import Wallet, WalletEntry, WithdrawalRequest
+from wallet.services import pay_with_stored_value, recharge_wallet, request_withdrawal
 
 
 @pytest.fixture
@@ -33,7 +30,7 @@ def two_stores_of_money(member_factory, chain, plan_500):
 def test_it_shows_liability_per_store_scoped_by_user(
     client, two_stores_of_money, head_office, sh001_manager, bj001_manager
 ):
-    url = reverse("admin:members_wallet_liability")
+    url = reverse("admin:wallet_liability")
     client.force_login(head_office)
     response = client.get(url)
     assert response.status_code == 200
@@ -53,13 +50,13 @@ def test_it_shows_liability_per_store_scoped_by_user(
 @pytest.mark.django_db
 def test_it_exports_liability_and_flows_to_excel(client, two_stores_of_money, sh001_manager):
     client.force_login(sh001_manager)
-    response = client.get(reverse("admin:members_wallet_liability") + "?format=xlsx")
+    response = client.get(reverse("admin:wallet_liability") + "?format=xlsx")
     sheet = load_workbook(BytesIO(response.content)).active
     values = list(sheet.values)
     assert values[1][0].startswith("SH001") and values[1][-1] == 440
     assert len(values) == 3  # header, SH001, chain total: no other store leaks
 
-    response = client.get(reverse("admin:members_wallet_flows") + "?format=xlsx")
+    response = client.get(reverse("admin:wallet_flows") + "?format=xlsx")
     values = list(load_workbook(BytesIO(response.content)).active.values)
     assert len(values) == 2
     _day, store, recharged, bonus, spent, *_rest = values[1]
@@ -71,7 +68,7 @@ def test_it_exports_liability_and_flows_to_excel(client, two_stores_of_money, sh
 def test_it_scopes_the_ledger_list_by_store(
     client, two_stores_of_money, head_office, sh001_manager, bj001_manager
 ):
-    url = reverse("admin:members_walletentry_changelist")
+    url = reverse("admin:wallet_walletentry_changelist")
     for user, expected in ((head_office, 3), (sh001_manager, 2), (bj001_manager, 1)):
         client.force_login(user)
         response = client.get(url)
@@ -83,8 +80,8 @@ def test_it_scopes_the_ledger_list_by_store(
 def test_it_keeps_the_ledger_read_only(client, two_stores_of_money, head_office):
     client.force_login(head_office)
     entry = WalletEntry.objects.first()
-    assert client.get(reverse("admin:members_walletentry_add")).status_code == 403
-    response = client.post(reverse("admin:members_walletentry_delete", args=[entry.pk]))
+    assert client.get(reverse("admin:wallet_walletentry_add")).status_code == 403
+    response = client.post(reverse("admin:wallet_walletentry_delete", args=[entry.pk]))
     assert response.status_code == 403
     assert WalletEntry.objects.filter(pk=entry.pk).exists()
 
@@ -95,7 +92,7 @@ def test_it_approves_from_the_queue_only_as_another_head_office_user(
 ):
     recharge_wallet(member=member, amount="500", plan=plan_500, source="admin")
     req = request_withdrawal(member=member, reason="退卡", source="admin", actor=head_office)
-    url = reverse("admin:members_withdrawalrequest_changelist")
+    url = reverse("admin:wallet_withdrawalrequest_changelist")
     post = {"action": "approve_selected", ACTION_CHECKBOX_NAME: [req.pk]}
     # the store manager has no approve action at all
     client.force_login(sh001_manager)
@@ -133,8 +130,8 @@ def test_it_renders_the_member_panels(member, plan_500, package_10, django_asser
 def test_it_recharges_from_the_action_once_per_form(rf, member, chain, plan_500, head_office):
     from django.contrib.messages.storage.fallback import FallbackStorage
 
-    from members.admin_wallet import recharge_action
     from members.models import Member
+    from wallet.admin import recharge_action
 
     def call(data):
         request = rf.post("/", data)
@@ -178,10 +175,11 @@ def test_it_opens_every_wallet_page_for_the_three_users(
 ):
     for user in (head_office, sh001_manager, bj001_manager):
         client.force_login(user)
-        response = client.get(reverse(f"admin:members_{name}_changelist"))
+        app = "countcards" if "countcard" in name else "wallet"
+        response = client.get(reverse(f"admin:{app}_{name}_changelist"))
         assert response.status_code == 200, (name, user)
     client.force_login(sh001_manager)
-    response = client.get(reverse("admin:members_wallet_flows") + "?date_from=2000-01-01")
+    response = client.get(reverse("admin:wallet_flows") + "?date_from=2000-01-01")
     assert response.status_code == 200
     assert [r["store"].code for r in response.context["rows"]] == ["SH001"]
 
@@ -190,4 +188,4 @@ def test_it_opens_every_wallet_page_for_the_three_users(
 def test_it_refuses_reports_to_users_without_the_view_permission(client, chain):
     user = factories.UserFactory(username="nobody", is_staff=True)
     client.force_login(user)
-    assert client.get(reverse("admin:members_wallet_liability")).status_code == 403
+    assert client.get(reverse("admin:wallet_liability")).status_code == 403

@@ -5,16 +5,13 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.urls import reverse
 
-from members import admin_wallet
-from members.models import (
-    CountCardEntry,
-    Member,
-    MemberCountCard,
-    Transfer,
-    Wallet,
-    WithdrawalRequest,
-)
-from members.services import recharge_wallet, sell_count_card
+from countcards import admin as countcards_admin
+from countcards.models import CountCardEntry, MemberCountCard
+from countcards.services import sell_count_card
+from members.models import Member
+from wallet import admin as wallet_admin
+from wallet.models import Transfer, Wallet, WithdrawalRequest
+from wallet.services import recharge_wallet
 
 
 def _call(rf, action, user, members, data):
@@ -37,7 +34,7 @@ def test_it_files_a_withdrawal_request_from_the_member_action(
     rf, member, plan_500, chain, sh001_manager
 ):
     recharge_wallet(member=member, amount="500", plan=plan_500, source="admin")
-    action = admin_wallet.withdrawal_request_action
+    action = wallet_admin.withdrawal_request_action
     token = _form_token(rf, action, sh001_manager, [member])
     data = {"apply": "1", "token": token, "store": chain["SH001"].pk, "reason": ""}
     # no reason: the form comes back
@@ -53,7 +50,7 @@ def test_it_files_a_withdrawal_request_from_the_member_action(
 
 @pytest.mark.django_db
 def test_it_refuses_a_store_the_manager_does_not_run(rf, member, chain, sh001_manager):
-    action = admin_wallet.recharge_action
+    action = wallet_admin.recharge_action
     token = _form_token(rf, action, sh001_manager, [member])
     data = {"apply": "1", "token": token, "store": chain["BJ001"].pk, "amount": "100"}
     response, _m = _call(rf, action, sh001_manager, [member], data)
@@ -67,7 +64,7 @@ def test_it_transfers_from_the_member_action_and_shows_refusals(
 ):
     giver, taker = member_factory(), member_factory()
     recharge_wallet(member=giver, amount="100", source="admin")
-    action = admin_wallet.transfer_action
+    action = wallet_admin.transfer_action
     token = _form_token(rf, action, head_office, [giver])
     data = {
         "apply": "1",
@@ -93,7 +90,7 @@ def test_it_uses_and_renews_count_cards_from_the_list(
     client, member, package_10, sh001_manager, bj001_manager, check_ledgers
 ):
     card = sell_count_card(member=member, package=package_10, source="admin")
-    url = reverse("admin:members_membercountcard_changelist")
+    url = reverse("admin:countcards_membercountcard_changelist")
     use = {"action": "use_visit_selected", ACTION_CHECKBOX_NAME: [card.pk]}
     # BJ001's manager does not see SH001's member's card, so nothing happens
     client.force_login(bj001_manager)
@@ -117,7 +114,7 @@ def test_it_sells_a_count_card_from_the_member_action(
     rf, member, chain, package_10, head_office, check_ledgers
 ):
     recharge_wallet(member=member, amount="300", source="admin")
-    action = admin_wallet.sell_count_card_action
+    action = countcards_admin.sell_count_card_action
     token = _form_token(rf, action, head_office, [member])
     data = {
         "apply": "1",

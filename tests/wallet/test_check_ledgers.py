@@ -1,8 +1,10 @@
 import pytest
 from django.core.management.base import CommandError
 
-from members.models import MemberCountCard, Wallet
-from members.services import recharge_wallet, sell_count_card
+from countcards.models import MemberCountCard
+from countcards.services import sell_count_card
+from wallet.models import Wallet
+from wallet.services import recharge_wallet
 
 
 @pytest.mark.django_db

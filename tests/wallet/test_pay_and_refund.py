@@ -2,10 +2,10 @@ from decimal import Decimal
 
 import pytest
 
-from members.exceptions import InsufficientStoredValue, WalletOperationRefused
-from members.models import Wallet, WalletEntry
-from members.services import pay_with_stored_value, recharge_wallet, refund_stored_value
-from tests.wallet.threads import run_in_threads
+from tests.threads import run_in_threads
+from wallet.exceptions import InsufficientStoredValue, WalletOperationRefused
+from wallet.models import Wallet, WalletEntry
+from wallet.services import pay_with_stored_value, recharge_wallet, refund_stored_value
 
 
 def _wallet(member):
@@ -75,7 +75,7 @@ def test_it_refunds_part_of_a_mixed_payment_in_the_same_proportion(member, plan_
 def test_it_never_leaks_cents_over_many_small_refunds(member, check_ledgers):
     # given an awkward proportion: 100 principal, 33.33 bonus
     recharge_wallet(member=member, amount="100", source="admin")
-    from members.services import adjust_stored_value
+    from wallet.services import adjust_stored_value
 
     adjust_stored_value(member=member, bonus="33.33", reason="migration", source="admin")
     payment = pay_with_stored_value(member=member, amount="13.33", source="till")
@@ -109,7 +109,6 @@ def test_it_refuses_a_refund_without_reference_or_of_a_non_payment(member, plan_
         refund_stored_value(payment=result.entry, amount="1", source="till", reference="x")
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_never_overdraws_under_concurrent_payments(member, check_ledgers):
     # given 100.00 in the wallet; when 8 tills each pay 30 at once

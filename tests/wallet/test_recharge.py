@@ -4,11 +4,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.models import Source
 from loyalty.models import PointsAccount, PointsEntry
-from members.exceptions import RechargePlanNotAvailable, WalletOperationRefused
-from members.models import RechargePlan, Wallet
-from members.services import active_recharge_plans, recharge_wallet
-from stores.models import Source
+from wallet.exceptions import RechargePlanNotAvailable, WalletOperationRefused
+from wallet.models import RechargePlan, Wallet
+from wallet.services import active_recharge_plans, recharge_wallet
 
 
 @pytest.mark.django_db
@@ -90,10 +90,9 @@ def test_it_offers_plans_only_in_their_dates_and_stores(member, chain):
     assert Wallet.objects.get(member=member).balance == 0
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_replays_concurrent_retries_of_one_recharge_once(member, plan_500, check_ledgers):
-    from tests.wallet.threads import run_in_threads
+    from tests.threads import run_in_threads
 
     def recharge():
         return recharge_wallet(

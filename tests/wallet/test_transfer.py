@@ -2,10 +2,11 @@ from decimal import Decimal
 
 import pytest
 
-from members.exceptions import InsufficientStoredValue, WalletOperationRefused
-from members.models import Member, Transfer, Wallet, WalletEntry
-from members.services import adjust_stored_value, recharge_wallet, transfer_stored_value
-from tests.wallet.threads import run_in_threads
+from members.models import Member
+from tests.threads import run_in_threads
+from wallet.exceptions import InsufficientStoredValue, WalletOperationRefused
+from wallet.models import Transfer, Wallet, WalletEntry
+from wallet.services import adjust_stored_value, recharge_wallet, transfer_stored_value
 
 
 def _parts(member):
@@ -51,7 +52,6 @@ def test_it_refuses_overdraw_self_transfer_and_closed_cards(member_factory, chec
     check_ledgers()
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_rolls_back_both_sides_when_the_receiving_side_fails(member_factory, check_ledgers):
     # given a receiver whose principal would pass what the column holds (numeric(12,2)): the
@@ -68,7 +68,6 @@ def test_it_rolls_back_both_sides_when_the_receiving_side_fails(member_factory, 
     check_ledgers()
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_does_not_deadlock_on_opposite_transfers(member_factory, check_ledgers):
     a, b = member_factory(), member_factory()
@@ -91,7 +90,7 @@ def test_it_does_not_deadlock_on_opposite_transfers(member_factory, check_ledger
 
 @pytest.mark.django_db
 def test_it_requires_a_reason_to_adjust(member):
-    from members.exceptions import ReasonRequired
+    from wallet.exceptions import ReasonRequired
 
     with pytest.raises(ReasonRequired):
         adjust_stored_value(member=member, principal="10", reason="", source="admin")

@@ -2,22 +2,22 @@ from decimal import Decimal
 
 import pytest
 
-from members.exceptions import (
+from tests import factories
+from tests.threads import run_in_threads
+from wallet.exceptions import (
     ApprovalNotAllowed,
     InsufficientStoredValue,
     ReasonRequired,
     WithdrawalNotPending,
 )
-from members.models import Wallet, WalletEntry, WithdrawalRequest
-from members.services import (
+from wallet.models import Wallet, WalletEntry, WithdrawalRequest
+from wallet.services import (
     approve_withdrawal,
     pay_with_stored_value,
     recharge_wallet,
     reject_withdrawal,
     request_withdrawal,
 )
-from tests import factories
-from tests.wallet.threads import run_in_threads
 
 
 @pytest.fixture
@@ -110,7 +110,6 @@ def test_it_rejects_a_request_without_moving_money(
     assert Wallet.objects.get(member=member).balance == Decimal("550.00")
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_pays_a_withdrawal_once_when_two_approvers_click_at_once(
     member, plan_500, head_office, second_head_office, check_ledgers

@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
+from core.errors import DomainError
+from core.models import Source
 from loyalty.ledger import expire_points
-from stores.models import Source
 
 
 class Command(BaseCommand):

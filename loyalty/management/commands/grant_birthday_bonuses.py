@@ -3,8 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from core.models import Source
 from loyalty.services import grant_birthday_bonuses
-from stores.models import Source
 
 
 class Command(BaseCommand):

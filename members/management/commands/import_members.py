@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from core.models import Source
 from members.importing.members import import_members, write_error_report
 from members.importing.normalize import ImportDataError
-from stores.models import Source
 
 
 class Command(BaseCommand):

@@ -8,7 +8,14 @@ from seeds.chain import ADMIN_PASSWORD, ADMIN_USERNAME, MANAGER_PASSWORD, seed_c
 
 # Demo modules, each with any of these steps; the steps run in this order across all modules
 # (every module's rules before any member, every member before any history). Idempotent.
-MODULES = ["loyalty.demo", "members.demo", "members.demo_wallet", "campaigns.demo"]
+MODULES = [
+    "loyalty.demo",
+    "members.demo",
+    "sales.demo",
+    "wallet.demo",
+    "countcards.demo",
+    "campaigns.demo",
+]
 STEPS = ["seed_rules", "seed_members", "seed_history"]
 
 
