@@ -3,9 +3,10 @@ an instant tier upgrade on every sale. Budget: at most 15 queries per sale (issu
 
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/post_sale_queries.py [--sales 300]
 
-Runs inside one transaction that is rolled back, so the database is left as it was. Inside
-that transaction each post_sale adds a SAVEPOINT and a RELEASE (in production they are the
-BEGIN and COMMIT of the request): both counts are printed.
+Runs in a scratch database `<db>_queries` next to the one in DATABASE_URL (dropped, created and
+migrated first), inside one transaction that is rolled back. Inside that transaction each
+post_sale adds a SAVEPOINT and a RELEASE (in production they are the BEGIN and COMMIT of the
+request): both counts are printed.
 """
 
 import argparse
@@ -18,7 +19,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from scratch import fresh_database  # noqa: E402
+
+if "--help" not in sys.argv and "-h" not in sys.argv:
+    os.environ.update(fresh_database(os.environ.get("DATABASE_URL", ""), "_queries"))
 
 import django  # noqa: E402
 
@@ -44,7 +51,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sales", type=int, default=300)
     args = parser.parse_args()
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    print(f"database: {connection.settings_dict['NAME']}")
     try:
         with transaction.atomic():
             run(args.sales)
