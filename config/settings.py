@@ -8,6 +8,7 @@ switches to production; `manage.py check --deploy` is clean with those.
 
 import sys
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -164,6 +165,8 @@ STORAGES = {
 IMPORT_FORMATS = [XLSX, CSV]
 EXPORT_FORMATS = [XLSX, CSV]
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
+# History shows who changed a member or a rule; reverting from it would bypass the services.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -209,8 +212,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Product settings
-# Manual point adjustments above this many points (absolute) wait for a second approver.
+# Manual point adjustments above this many points (absolute, with what the same person asked
+# for the same member that day) wait for a second approver.
 POINTS_ADJUSTMENT_APPROVAL_THRESHOLD = env.int("POINTS_ADJUSTMENT_APPROVAL_THRESHOLD", default=1000)
+# The same for stored-value adjustments, in yuan (principal and bonus together).
+STORED_VALUE_ADJUSTMENT_APPROVAL_THRESHOLD = Decimal(
+    env.str("STORED_VALUE_ADJUSTMENT_APPROVAL_THRESHOLD", default="200.00")
+)
 # Member imports bigger than this many bytes run as a background job from the admin.
 MEMBER_IMPORT_BACKGROUND_BYTES = env.int("MEMBER_IMPORT_BACKGROUND_BYTES", default=512 * 1024)
 # Idempotency keys of the till API are kept at least this many days.

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin
 from core.models import Source
 from members.admin import MemberAdmin
 from members.admin.common import MemberActionForm, for_each_member, run_for_member
@@ -41,7 +41,7 @@ def count_cards_panel(member):
 
 
 @admin.register(CountCardPackage)
-class CountCardPackageAdmin(admin.ModelAdmin):
+class CountCardPackageAdmin(HistoryAdmin):
     list_display = ["code", "name", "visits", "price", "valid_days", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["=code", "name"]

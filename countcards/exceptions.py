@@ -19,3 +19,9 @@ class InvalidCountCardOperation(DomainError):
     code = "invalid"
     status = 400
     default_message = _("The count-card operation is not valid.")
+
+
+class DuplicateVisit(DomainError):
+    code = "duplicate_visit"
+    status = 409
+    default_message = _("This visit number was already used with another visit.")

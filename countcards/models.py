@@ -6,8 +6,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
-from core.models import LedgerEntryBase
+from core.models import HistorySource, LedgerEntryBase
 
 
 class CountCardPackage(models.Model):
@@ -21,6 +22,9 @@ class CountCardPackage(models.Model):
         _("valid days"), help_text=_("Days from sale (or renewal) until unused visits expire.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         db_table = "members_countcardpackage"  # created in members; kept when it moved

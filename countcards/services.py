@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from wallet.services import pay_with_stored_value
 
-from .exceptions import CountCardNotUsable, InvalidCountCardOperation
+from .exceptions import CountCardNotUsable, DuplicateVisit, InvalidCountCardOperation
 from .ledger import open_count_card, post_count_card_entry
 from .models import CountCardEntry, CountCardPackage, MemberCountCard
 
@@ -116,8 +116,12 @@ def use_count_card_visit(
     if key:
         existing = CountCardEntry.objects.filter(key=key).first()
         if existing is not None:
-            return existing
+            return _same_visit(existing, card, visits)
     locked = MemberCountCard.objects.select_for_update().get(pk=card.pk)
+    if key:  # looked for again under the card's lock: another till may have just used it
+        existing = CountCardEntry.objects.filter(key=key).first()
+        if existing is not None:
+            return _same_visit(existing, card, visits)
     if locked.expires_at <= at:
         raise CountCardNotUsable(_("This count card expired on %s.") % locked.expires_at.date())
     entry = post_count_card_entry(
@@ -133,7 +137,16 @@ def use_count_card_visit(
         at=at,
     )
     card.visits_left, card.expires_at = locked.visits_left, locked.expires_at
+    entry.replayed = False
     return entry
+
+
+def _same_visit(existing, card, visits):
+    """A repeat of a keyed visit: the first entry if it is the same visit, else DuplicateVisit."""
+    if existing.kind != Kind.USE or existing.card_id != card.pk or existing.visits != -visits:
+        raise DuplicateVisit()
+    existing.replayed = True
+    return existing
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin
 from core.errors import DomainError
 from core.models import Source
 from members.admin import MemberAdmin
@@ -47,7 +47,7 @@ WINDOW_FIELDS = (
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(HistoryAdmin):
     list_display = [
         "name",
         "kind",
@@ -86,7 +86,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(RedemptionRule)
-class RedemptionRuleAdmin(admin.ModelAdmin):
+class RedemptionRuleAdmin(HistoryAdmin):
     list_display = [
         "name",
         "points_per_yuan",
@@ -123,13 +123,13 @@ class RedemptionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExpiryPolicy)
-class ExpiryPolicyAdmin(admin.ModelAdmin):
+class ExpiryPolicyAdmin(HistoryAdmin):
     list_display = ["name", "mode", "months", "periods_after", "start_date", "is_active"]
     list_filter = ["mode", "is_active"]
 
 
 @admin.register(BonusRule)
-class BonusRuleAdmin(admin.ModelAdmin):
+class BonusRuleAdmin(HistoryAdmin):
     list_display = [
         "name",
         "kind",
@@ -150,7 +150,7 @@ class GiftStockInline(admin.TabularInline):
 
 
 @admin.register(Gift)
-class GiftAdmin(admin.ModelAdmin):
+class GiftAdmin(HistoryAdmin):
     list_display = ["code", "name", "points", "is_active"]
     search_fields = ["=code", "name"]
     inlines = [GiftStockInline]

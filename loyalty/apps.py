@@ -9,10 +9,15 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         from celery.schedules import crontab
+        from django.db.models.signals import post_migrate
 
         from members import hooks
 
         from .services import opening
+
+        # The rule book's triggers follow the models it loads (a new rule table is watched
+        # from the next migrate on, not left stale in every process until a restart).
+        post_migrate.connect(_install_rulebook_triggers, dispatch_uid="loyalty.rulebook")
 
         # A new member gets a points account, their opening points and the registration bonus.
         hooks.member_opened.connect(opening.open_points_for_new_member)
@@ -32,3 +37,16 @@ class LoyaltyConfig(AppConfig):
             "loyalty-review-tiers",
             {"task": "loyalty.review_tiers", "schedule": crontab(day_of_month=1, hour=2)},
         )
+
+
+def _install_rulebook_triggers(sender, using="default", **kwargs):
+    # post_migrate is sent for every app once the whole migrate has run: answer loyalty's.
+    if sender.name != "loyalty":
+        return
+    from django.db import connections
+
+    from . import rulebook
+
+    table = rulebook.RuleBookVersion._meta.db_table
+    if table in connections[using].introspection.table_names():
+        rulebook.install_triggers(using=using)

@@ -353,6 +353,11 @@ def _spread(lots, need, allow_negative):
     return moves
 
 
+def set_referral_paid(*, member_id, paid):
+    """Mark whether the member's referral bonus stands paid (the caller holds the lock)."""
+    PointsAccount.objects.filter(member_id=member_id).update(referral_paid=paid)
+
+
 def move_tier_progress(*, account, spend, points, at=None):
     """Move tier progress by `spend` yuan and `points` (negative: a refund takes them off):
     the lifetime counters (never below zero) and the bucket of the month of `at`."""
@@ -592,7 +597,7 @@ def _counter_change(kind, points, reverses):
         return "lifetime_redeemed", -points
     if kind == Kind.EXPIRE:
         return "lifetime_expired", -points
-    if kind == Kind.EARN_REVERSAL:
+    if kind in (Kind.EARN_REVERSAL, Kind.BONUS_REVERSAL):
         return "lifetime_earned", points
     if kind == Kind.REDEEM_REVERSAL:
         return "lifetime_redeemed", -points

@@ -23,6 +23,41 @@ from members.models import Tier
 # For a caller's own query: `SELECT ..., {TOKEN_SQL} FROM ...` reads the token for free.
 TOKEN_SQL = f'(SELECT token FROM "{RuleBookVersion._meta.db_table}" LIMIT 1)'
 
+# The models the book loads. Their tables, and their many-to-many tables, are the ones the
+# triggers watch (install_triggers, after every migrate): a model added here is watched from
+# the next migrate on; tests/loyalty/test_rulebook.py checks that every table the book reads
+# has its trigger.
+BOOK_MODELS = (Tier, EarningRule, RedemptionRule, ExpiryPolicy)
+TOUCH_FUNCTION = "loyalty_rulebook_touch"
+
+
+def watched_tables():
+    tables = []
+    for model in BOOK_MODELS:
+        tables.append(model._meta.db_table)
+        for field in model._meta.local_many_to_many:
+            tables.append(field.remote_field.through._meta.db_table)
+    return tables
+
+
+def install_triggers(using="default", **kwargs):
+    """Create (or replace) the token trigger on every watched table. Idempotent; runs after
+    every migrate (post_migrate), so the watched set follows BOOK_MODELS."""
+    from django.db import connections
+
+    version = RuleBookVersion._meta.db_table
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"CREATE OR REPLACE FUNCTION {TOUCH_FUNCTION}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN UPDATE {version} SET token = replace(gen_random_uuid()::text, '-', ''); "
+            "RETURN NULL; END $$"
+        )
+        for table in watched_tables():
+            cursor.execute(
+                f'CREATE OR REPLACE TRIGGER "{table}_rulebook" AFTER INSERT OR UPDATE OR DELETE '
+                f'OR TRUNCATE ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION {TOUCH_FUNCTION}()'
+            )
+
 _kept = None
 
 

@@ -13,9 +13,10 @@ class SalesConfig(AppConfig):
         from celery.schedules import crontab
         from django.conf import settings
 
-        # Holiday bonuses go to the holiday's shoppers (the task keeps its old name, so
-        # schedules saved by django-celery-beat still find it).
+        # Holiday bonuses go to the holiday's shoppers once the day is over, catching up any
+        # night missed (task and entry keep their old names: django-celery-beat updates the
+        # saved entry from this one when beat starts).
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "loyalty-holiday-bonuses",
-            {"task": "loyalty.grant_holiday_bonuses", "schedule": crontab(hour=23, minute=50)},
+            {"task": "loyalty.grant_holiday_bonuses", "schedule": crontab(hour=0, minute=30)},
         )

@@ -52,7 +52,9 @@ class Sale(models.Model):
     total = _money(_("total"))
     offset_amount = _money(_("points offset (yuan)"))
     coupon_discount = _money(_("coupon discount"))
-    amount_due = _money(_("amount due"), help_text=_("Total less points offset and coupons."))
+    # What the member paid (stored value counts as paid): what earns points and tier progress.
+    # The till's `amount_due` (still to collect) is this less the stored value used.
+    amount_due = _money(_("amount paid"), help_text=_("Total less points offset and coupons."))
     stored_value_amount = _money(_("paid from stored value"))
     points_earned = models.IntegerField(_("points earned"), default=0)
     points_redeemed = models.IntegerField(_("points redeemed"), default=0)
@@ -87,6 +89,9 @@ class Sale(models.Model):
     earn_entry = _entry(_("points earned entry"))
     points_after = models.IntegerField(_("points after"), default=0)
     stored_value_after = _money(_("stored value after"))
+    # This sale paid the member's referral bonus (both sides): wholly refunded, it takes both
+    # back, so a referral cannot be bought, earned and returned.
+    referral_bonus = models.BooleanField(_("paid the referral bonus"), default=False)
     fingerprint = models.CharField(_("body fingerprint"), max_length=64)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     actor = models.ForeignKey(
@@ -203,7 +208,9 @@ class Refund(models.Model):
         verbose_name_plural = _("refunds")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["sale", "refund_no"], name="refund_unique_no"),
+            # Unique per store for ever, like receipt numbers: a till that retries a refund
+            # under a fresh Idempotency-Key gets the first refund back, never a second one.
+            models.UniqueConstraint(fields=["store", "refund_no"], name="refund_unique_store_no"),
         ]
         indexes = [models.Index(fields=["member", "created_at"])]
 

@@ -6,19 +6,28 @@ import hashlib
 import json
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import CENT, ZERO, allocate, allocate_money
-from core.sql import Statement, insert_sql, load, lock_clause, select_list, width
+from core.sql import Statement, insert_sql, load, lock_clause, select_list
 from loyalty import rulebook
 from loyalty.exceptions import InsufficientPoints, RedemptionNotAllowed
 from loyalty.ledger import add_sale_points, move_tier_progress, open_account, post_points_entry
 from loyalty.models import PointsAccount, PointsEntry, PointsLot
-from loyalty.services import grant_holiday_bonus, grant_referral_bonus, upgrade_for
-from loyalty.services.bonuses import holiday_bonus_key, holiday_rules, members_without
+from loyalty.services import grant_holiday_bonus, upgrade_for
+from loyalty.services.bonuses import (
+    days_to_catch_up,
+    grant_referral_bonus,
+    holiday_bonus_key,
+    holiday_rules,
+    mark_bonus_day_done,
+    members_without,
+    referral_due,
+    reverse_referral_bonus,
+)
 from loyalty.services.rules import (
     compute_earning,
     earning_rules_for,
@@ -130,9 +139,10 @@ def _plan(*, book, store, member, lines, total, redeem_points, account_balance, 
     }
 
 
-def quote_sale(*, store, member, lines, redeem_points=0, at=None) -> dict:
+def quote_sale(*, store, member, lines, redeem_points=0, coupon_codes=(), at=None) -> dict:
     """No side effects: the points a basket would earn, the most points it may redeem and the
-    offset they pay for. Raises the same errors `post_sale` would for `redeem_points`."""
+    offset they pay for, the redemption rule's minimum and step, and what the cashier would
+    still collect. Raises the same errors `post_sale` would for `redeem_points`."""
     at = at or timezone.now()
     lines = _clean_lines(lines)
     total = sum((ln["amount"] for ln in lines), ZERO)
@@ -158,49 +168,104 @@ def quote_sale(*, store, member, lines, redeem_points=0, at=None) -> dict:
         redeem_points=int(redeem_points or 0),
         account_balance=available,
         at=at,
-        tier=member.tier,
+        tier=book.tier(member.tier_id),
     )
+    coupon_discount = ZERO
     return {
         "points_to_earn": sum(plan["per_line"]),
         "max_redeem_points": max_points,
+        # A till offers only what the rule takes: at least this many, in these steps.
+        "min_redeem_points": max(rule.min_points, rule.step) if rule else 0,
+        "redeem_step": rule.step if rule else 0,
         "max_offset_amount": offset_for(max_points, rule) if rule else ZERO,
         "offset_amount": plan["offset"],
+        "coupon_discount": coupon_discount,
+        "amount_due": total - plan["offset"] - coupon_discount,
         "points_available": available,
         "coupons": [],
     }
 
 
-def _lock_account_and_sale(member, store, receipt_no):
-    """Lock the member's points account and, in the same query, look for this receipt, read
-    the member's stored value and the rule book's token: one round trip for what every sale
-    needs before it can decide anything.
+def _lock_accounts(member, with_referrer=None):
+    """Lock the member's points account and, while their referral bonus may still be due, their
+    referrer's too: in account-id order, as every path that locks points accounts does
+    (expiry locks a chunk of accounts in id order), so a first sale cannot deadlock with the
+    nightly expiry. Returns (the member's account, whether the referrer's account is locked).
 
-    The account lock serializes two tills posting for one member, so the receipt check and
-    the balance both see the other's committed write; the unique (store, receipt_no) is the
-    backstop against two tills posting the same receipt for different members.
-    Returns (account, id of the sale with this receipt or None, stored value or None, token).
+    Whether the referral may be due is read from the member's account in the same statement,
+    before the lock: if a concurrent refund has just reset it, the referrer is not locked and
+    this sale pays no referral bonus (the next one will).
     """
+    table = f'"{PointsAccount._meta.db_table}"'
+    if with_referrer and member.referrer_id:
+        where, params = "a.member_id IN (%s, %s)", [member.pk, member.referrer_id]
+    elif with_referrer is None and member.referrer_id:
+        where = (
+            "a.member_id = %s OR (a.member_id = %s AND NOT EXISTS (SELECT 1 FROM "
+            f"{table} m WHERE m.member_id = %s AND m.referral_paid))"
+        )
+        params = [member.pk, member.referrer_id, member.pk]
+    else:
+        where, params = "a.member_id = %s", [member.pk]
     sql = (
-        f"SELECT {select_list(PointsAccount, 'a')}, "
-        f'(SELECT s.id FROM "{Sale._meta.db_table}" s '
-        "WHERE s.store_id = %s AND s.receipt_no = %s), "
-        f'(SELECT w.principal + w.bonus FROM "{Wallet._meta.db_table}" w WHERE w.member_id = %s), '
-        f"{rulebook.TOKEN_SQL} "
-        f'FROM "{PointsAccount._meta.db_table}" a WHERE a.member_id = %s{lock_clause(of="a")}'
+        f"SELECT {select_list(PointsAccount, 'a')} FROM {table} a WHERE {where} "
+        f"ORDER BY a.id{lock_clause()}"
     )
     for _attempt in range(2):
         with connection.cursor() as cursor:
-            cursor.execute(sql, [store.pk, receipt_no, member.pk, member.pk])
-            row = cursor.fetchone()
-        if row is not None:
-            break
+            cursor.execute(sql, params)
+            accounts = [load(PointsAccount, row) for row in cursor.fetchall()]
+        own = next((a for a in accounts if a.member_id == member.pk), None)
+        if own is not None:
+            return own, any(a.member_id == member.referrer_id for a in accounts)
         open_account(member)
-    n = width(PointsAccount)
-    return load(PointsAccount, row), row[n], row[n + 1], row[n + 2]
+    raise PointsAccount.DoesNotExist
 
 
-@transaction.atomic
-def post_sale(
+def _after_lock(member, store, receipt_no):
+    """What the checkout decides from, read once the account is locked, in a statement of its
+    own: under READ COMMITTED a statement sees what was committed before it started, so this
+    one sees the sale, the tier and the stored value another till committed while this one
+    waited for the lock (the locking statement's own snapshot is older than the wait).
+    Returns (id of the sale with this receipt or None, stored value or None, rule book token,
+    the member's tier id)."""
+    sql = (
+        f'SELECT (SELECT s.id FROM "{Sale._meta.db_table}" s '
+        "WHERE s.store_id = %s AND s.receipt_no = %s), "
+        f'(SELECT w.principal + w.bonus FROM "{Wallet._meta.db_table}" w WHERE w.member_id = %s), '
+        f"{rulebook.TOKEN_SQL}, "
+        f'(SELECT m.tier_id FROM "{Member._meta.db_table}" m WHERE m.id = %s)'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store.pk, receipt_no, member.pk, member.pk])
+        return cursor.fetchone()
+
+
+def post_sale(**kwargs) -> Sale:
+    """Check out a member's sale: redeem points (within the redemption rule), pay stored value,
+    earn points by the earning rules on what was paid, upgrade the tier at once if the sale
+    crosses a threshold (only from the tier the member has now: an upgrade never overwrites a
+    change head office made meanwhile), pay the referral bonus on a referred member's first
+    qualifying sale, and record the member's visit.
+
+    Every line keeps its share of points earned, points redeemed, offset, stored value and
+    coupon discount, and the sale keeps the breakdown, so refunds reverse exactly and later rule
+    changes never rewrite it. The same store + receipt no with the same body returns the first
+    Sale (its `replayed` is True); with another body it raises DuplicateReceipt. When another
+    transaction commits the same receipt between our check and our insert (two tills, two
+    members, one receipt), the unique index refuses ours and the sale is looked at once more.
+    """
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _post_sale(**kwargs)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _post_sale(
     *,
     store,
     member,
@@ -215,15 +280,6 @@ def post_sale(
     stored_value_amount=Decimal("0.00"),
     at=None,
 ) -> Sale:
-    """Check out a member's sale: redeem points (within the redemption rule), pay stored value,
-    earn points by the earning rules on what was paid, upgrade the tier at once if the sale
-    crosses a threshold, and record the member's visit.
-
-    Every line keeps its share of points earned, points redeemed, offset, stored value and
-    coupon discount, and the sale keeps the breakdown, so refunds reverse exactly and later rule
-    changes never rewrite it. The same store + receipt no with the same body returns the first
-    Sale; with another body it raises DuplicateReceipt.
-    """
     at = at or timezone.now()
     receipt_no = str(receipt_no or "").strip()
     if not receipt_no:
@@ -247,17 +303,23 @@ def post_sale(
         stored_value_amount=stored_value_amount,
     )
 
-    account, existing_id, stored_value, token = _lock_account_and_sale(member, store, receipt_no)
+    account, referrer_locked = _lock_accounts(member)
+    existing_id, stored_value, token, tier_id = _after_lock(member, store, receipt_no)
     if existing_id is not None:
-        existing = Sale.objects.get(pk=existing_id)
+        existing = Sale.objects.select_related("tier_after").get(pk=existing_id)
         if existing.fingerprint != fingerprint:
             raise DuplicateReceipt()
+        existing.replayed = True
         return existing
 
     book = rulebook.get(token)
     tiers = book.tiers
-    # A member not yet placed in a tier earns as the default tier does.
-    tier = book.tier(member.tier_id)
+    # The tier as it is now, under the lock (head office may have changed it since the member
+    # was looked up); a member not yet placed in a tier earns as the default tier does.
+    member.tier_id = tier_id
+    member._state.fields_cache.pop("tier", None)
+    placed = next((t for t in tiers if t.pk == tier_id), None)  # None: not placed yet
+    tier = book.tier(tier_id)
     plan = _plan(
         book=book,
         store=store,
@@ -269,8 +331,9 @@ def post_sale(
         at=at,
         tier=tier,
     )
-    amount_due = total - plan["offset"]
-    if stored_value_amount < 0 or stored_value_amount > amount_due:
+    # What the member pays (stored value counts as paid): it earns points and tier progress.
+    paid_amount = total - plan["offset"]
+    if stored_value_amount < 0 or stored_value_amount > paid_amount:
         raise InvalidSale(fields={"stored_value_amount": [_("More than the amount due.")]})
     paid = [ln["amount"] - off for ln, off in zip(lines, plan["offsets"], strict=True)]
     stored_shares = allocate_money(stored_value_amount, paid)
@@ -278,7 +341,7 @@ def post_sale(
     if stored_value_amount:
         if stored_value is None:  # no wallet yet
             raise InsufficientStoredValue(
-                fields={"stored_value": [f"0.00 < {stored_value_amount}"]}
+                fields={"stored_value": [_("The member has no stored value.")]}
             )
         wallet_entry = _pay_stored_value(
             member, stored_value_amount, source, store, terminal, actor, receipt_no
@@ -290,18 +353,23 @@ def post_sale(
     expires_at = expires_at_for(at, policy) if points_earned else None
     # Decided before anything is written, from the counters as this sale will leave them, so
     # the sale row is written once with its tier after.
-    account.qualifying_spend += amount_due
+    account.qualifying_spend += paid_amount
     account.qualifying_points += points_earned
     new_tier, why = upgrade_for(
         member=member,
         account=account,
         tiers=tiers,
         at=at,
-        pending_spend=amount_due,
+        pending_spend=paid_amount,
         pending_points=points_earned,
     )
-    account.qualifying_spend -= amount_due
+    account.qualifying_spend -= paid_amount
     account.qualifying_points -= points_earned
+    referral = (
+        referral_due(member=member, account=account, amount=paid_amount, at=at)
+        if referrer_locked
+        else None
+    )
     breakdown = {
         "earning": plan["breakdown"],
         "tier": tier.code if tier else None,
@@ -322,7 +390,7 @@ def post_sale(
         receipt_no=receipt_no,
         total=total,
         offset_amount=plan["offset"],
-        amount_due=amount_due,
+        amount_due=paid_amount,
         stored_value_amount=stored_value_amount,
         points_earned=points_earned,
         points_redeemed=redeem_points,
@@ -330,6 +398,7 @@ def post_sale(
         tier_before=tier,
         tier_after=new_tier or tier,
         wallet_entry=wallet_entry,
+        referral_bonus=referral is not None,
         fingerprint=fingerprint,
         source=source,
         actor=actor,
@@ -352,7 +421,7 @@ def post_sale(
         for i, ln in enumerate(lines)
     ]
     # One statement writes the points (loyalty's part), the sale and its lines (ours) and the
-    # member's visit and tier (members' part).
+    # member's visit (members' part).
     statement = Statement()
     points = add_sale_points(
         statement,
@@ -362,14 +431,14 @@ def post_sale(
         redeem=redeem_points,
         earn=points_earned,
         expires_at=expires_at,
-        spend=amount_due,
+        spend=paid_amount,
         source=source,
         actor=actor,
         terminal=terminal,
         at=at,
     )
     sale.redeem_entry, sale.earn_entry = points.redeem_entry, points.earn_entry
-    sale.points_after = account.balance
+    sale.points_after = account.balance + (referral.points if referral else 0)
     sale.stored_value_after = Decimal(stored_value or 0).quantize(CENT)
     sql, values = insert_sql(
         Sale,
@@ -385,20 +454,23 @@ def post_sale(
         SaleLine, sale_lines, expressions={"sale_id": "(SELECT id FROM new_sale)"}
     )
     statement.add("new_lines", sql, values)
-    add_visit(
+    moved = {}
+    upgraded = add_visit(
         statement,
         member_id=member.pk,
         at=at,
-        tier_id=new_tier.pk if new_tier is not None else None,
+        tier_move=(tier_id, new_tier.pk) if new_tier is not None else None,
     )
     statement.select("(SELECT id FROM new_sale)", _receive_sale_id(sale))
+    if upgraded:
+        statement.select(upgraded, lambda value: moved.update(tier=value))
     statement.execute()
     for line in sale_lines:
         line.sale = sale
-    if new_tier is not None:
+    if new_tier is not None and moved.get("tier"):
         log_tier_change(
             member=member,
-            from_tier=tier,
+            from_tier=placed,
             to_tier=new_tier,
             reason=TierChange.Reason.UPGRADE,
             detail=why,
@@ -408,22 +480,31 @@ def post_sale(
             at=at,
         )
         member.tier = new_tier
+    elif new_tier is not None:
+        # Head office moved the member between our read and our write: theirs stands.
+        current = Member.objects.filter(pk=member.pk).values_list("tier_id", flat=True).get()
+        sale.tier_after_id = current
+        Sale.objects.filter(pk=sale.pk).update(tier_after_id=current)
     member.last_visit_at = at
-    if member.referrer_id:
-        bonus = grant_referral_bonus(
+    if referral is not None:
+        # Both sides, once, in this transaction: the till prints the balance with the bonus.
+        grant_referral_bonus(
             member=member,
-            amount=sale.amount_due,
+            rule=referral,
+            occasion=_occasion(sale),
             store=store,
             reference=f"referral:{member.member_no}",
             source=source,
             actor=actor,
             at=at,
         )
-        if bonus is not None:
-            # The bonus was paid by this sale: the till prints the balance with it.
-            sale.points_after = bonus.balance_after
-            Sale.objects.filter(pk=sale.pk).update(points_after=sale.points_after)
+    sale.replayed = False
     return sale
+
+
+def _occasion(sale):
+    """What names a sale in ledger keys: store and receipt (unique for ever)."""
+    return f"{sale.store_id}/{sale.receipt_no}"
 
 
 def _receive_sale_id(sale):
@@ -463,31 +544,43 @@ def _cumulative(value, before, after, whole):
     return _share(value, after, whole) - _share(value, before, whole)
 
 
-@transaction.atomic
-def refund_sale(
-    *, sale, refund_no, source, lines=None, terminal=None, actor=None, at=None
-) -> Refund:
+def refund_sale(**kwargs) -> Refund:
     """Refund some lines (by sku and qty) or everything left of a sale.
 
     Each refunded line reverses what it earned and returns what it used (redeemed points to
     the very lots they came from, stored value in its principal/bonus split), in proportion to
     quantity within the line, so two partial refunds never reverse more than the sale had
     (RefundExceedsSale). If the earned points were already spent, the balance goes negative
-    openly (the member is flagged) and later earnings pay the debt. The same refund no again
-    returns the first Refund.
+    openly (the member is flagged) and later earnings pay the debt. When the sale that paid a
+    referral bonus is wholly refunded, both sides of the bonus are taken back.
+
+    Refund numbers are unique per store for ever: the same number with the same body returns
+    the first Refund (its `replayed` is True); for another sale or body, DuplicateRefund.
     """
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _refund_sale(**kwargs)
+        except IntegrityError:
+            if attempt == 2:  # the number was taken by a refund committed meanwhile: look again
+                raise
+    raise AssertionError("unreachable")
+
+
+def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=None, at=None):
     at = at or timezone.now()
     refund_no = str(refund_no or "").strip()
     if not refund_no:
         raise InvalidSale(fields={"refund_no": [_("Required.")]})
     member = sale.member
-    open_account(member)
-    account = PointsAccount.objects.select_for_update().get(member_id=member.pk)
+    # The referrer's account too when this sale paid the referral: both in id order.
+    account, _referrer_locked = _lock_accounts(member, with_referrer=sale.referral_bonus)
     fingerprint = _fingerprint(lines=lines)
-    existing = Refund.objects.filter(sale=sale, refund_no=refund_no).first()
+    existing = Refund.objects.filter(store=sale.store_id, refund_no=refund_no).first()
     if existing is not None:
-        if existing.fingerprint != fingerprint:
+        if existing.sale_id != sale.pk or existing.fingerprint != fingerprint:
             raise DuplicateRefund()
+        existing.replayed = True
         return existing
 
     sale_lines = list(sale.lines.order_by("line_no"))
@@ -594,6 +687,20 @@ def refund_sale(
             key=f"refund:{refund.pk}",
         )
         stored_value_after = wallet_entry.principal_after + wallet_entry.bonus_after
+    taken = {line.pk: qty for line, qty, _amount in wanted}
+    if sale.referral_bonus and all(left[ln.pk] == taken.get(ln.pk, 0) for ln in sale_lines):
+        # The sale that qualified for the referral is wholly refunded: take both sides back.
+        reversal = reverse_referral_bonus(
+            member=member,
+            occasion=_occasion(sale),
+            store=sale.store,
+            reference=refund_no,
+            source=source,
+            actor=actor,
+            at=at,
+        )
+        if reversal is not None:
+            points_after = reversal.balance_after
     move_tier_progress(
         account=account, spend=-refund.amount_due, points=-refund.points_reversed, at=at
     )
@@ -606,6 +713,7 @@ def refund_sale(
     refund.save(
         update_fields=["return_entry", "reverse_entry", "points_after", "stored_value_after"]
     )
+    refund.replayed = False
     return refund
 
 
@@ -635,16 +743,22 @@ def _wanted(sale_lines, left, lines):
         candidates = [ln for ln in sale_lines if ln.sku == sku and left[ln.pk] > 0]
         if not candidates:
             raise RefundExceedsSale(fields={f"lines[{i}]": [_("Nothing of %s left.") % sku]})
-        need = qty
+        need, takes = qty, []
         for ln in candidates:
             take = min(need, left[ln.pk])
-            part = None if amount is None else (amount * take / qty).quantize(CENT)
-            wanted.append((ln, take, part))
-            left_after = left[ln.pk] - take
+            takes.append((ln, take))
+            left[ln.pk] -= take
             need -= take
-            left[ln.pk] = left_after
             if not need:
                 break
+        # One amount over several lines of the sku: split by largest remainder, so the parts
+        # add up to the cent (rounding each part alone lost a cent: 10.00 -> 3.33 x 3).
+        parts = (
+            allocate_money(amount, [take for _ln, take in takes])
+            if amount is not None
+            else [None] * len(takes)
+        )
+        wanted.extend((ln, take, part) for (ln, take), part in zip(takes, parts, strict=True))
         if need:
             raise RefundExceedsSale(fields={f"lines[{i}].qty": [f"{sku}: {qty}"]})
     # `left` was consumed above to split one sku over lines; give callers the true "before".
@@ -678,13 +792,31 @@ def _one_per_line(wanted):
 
 def grant_holiday_bonuses(*, on=None, source, actor=None) -> int:
     """Holiday bonus: members who shopped on a holiday (a bonus rule's date) get its points
-    once (key `bonus:holiday:<rule>:<member>`). Run the night after. Returns how many paid."""
-    on = on or timezone.localdate()
+    once (key `bonus:holiday:<rule>:<member>`).
+
+    Without `on`, every holiday that has ended (before today, Shanghai time) and was not done
+    yet (at most CATCH_UP_DAYS back) is paid, and marked done: run it after midnight, and a
+    night the scheduler missed is caught up by the next run. With `on`, that day only; a day
+    not over yet is paid so far but not marked done, so a later run pays its last shoppers.
+    Returns how many members were paid now.
+    """
+    today = timezone.localdate()
+    days = [on] if on else days_to_catch_up("holiday", today - timezone.timedelta(days=1))
     paid = 0
-    start = timezone.make_aware(timezone.datetime.combine(on, timezone.datetime.min.time()))
+    for day in days:
+        count = _pay_holiday_shoppers(day, source, actor)
+        if day < today:
+            mark_bonus_day_done("holiday", day, count)
+        paid += count
+    return paid
+
+
+def _pay_holiday_shoppers(day, source, actor):
+    start = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
     end = start + timezone.timedelta(days=1)
     shopped = Sale.objects.filter(created_at__gte=start, created_at__lt=end)
-    for rule in holiday_rules(on):
+    paid = 0
+    for rule in holiday_rules(day):
         shoppers = members_without(
             holiday_bonus_key(rule, ""),
             Member.objects.filter(pk__in=shopped.values("member_id")).order_by("pk"),

@@ -9,7 +9,8 @@ from core.models import Source
 
 @shared_task(name="loyalty.grant_holiday_bonuses")  # its name from before sales had an app
 def grant_holiday_bonuses_task(on=None):
-    """Nightly: holiday bonuses for members who shopped on the holiday (`on`, default today)."""
+    """Nightly, after midnight: holiday bonuses for members who shopped on every holiday that has
+    ended and was not done yet (or on `on`, an ISO date)."""
     from sales.services import grant_holiday_bonuses
 
     return grant_holiday_bonuses(on=date.fromisoformat(on) if on else None, source=Source.TASK)

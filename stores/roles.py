@@ -21,6 +21,7 @@ ROLES = {
             "members.view_full_phone",
             "loyalty.approve_adjustment",
             "wallet.approve_withdrawal",
+            "wallet.approve_storedvalueadjustment",
         ],
     },
     STORE_MANAGER: {

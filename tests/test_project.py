@@ -1,6 +1,7 @@
 """Project-wide guarantees: settings, the admin home, the demo data, the single ledger writers."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path):
     assert "SECRET_KEY" in result.stderr
 
 
-def test_it_defaults_to_an_embedded_postgresql_and_in_process_tasks(tmp_path):
+def test_it_defaults_to_an_embedded_postgresql_and_in_process_tasks():
     code = ("import django; django.setup(); from django.conf import settings as s; "
             "from django.db import connection; c = connection.cursor(); "
             "c.execute('SELECT version()'); "
@@ -46,17 +47,21 @@ def test_it_defaults_to_an_embedded_postgresql_and_in_process_tasks(tmp_path):
             "s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG, s.LANGUAGE_CODE, s.TIME_ZONE)")
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY",
                                                                "DEBUG", "CELERY_BROKER_URL"}}
-    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "EMBEDDED_PGDATA": str(tmp_path)}
+    # Under the project's own (git-ignored) .pgdata: the server runs as another user, which
+    # must be able to reach the folder (pytest's temporary folders are private to root).
+    data = ROOT / ".pgdata" / f"selftest-{os.getpid()}"
+    data.mkdir(parents=True, exist_ok=True)
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "EMBEDDED_PGDATA": str(data)}
     try:
         result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                                 text=True, timeout=120, env=env)
     finally:
         subprocess.run([sys.executable, "-m", "core.embedded_db", "stop", "demo"], cwd=ROOT,
                        env=env, timeout=60, check=False)
+        shutil.rmtree(data, ignore_errors=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        str(tmp_path / "demo"), "PostgreSQL", "True", "True", "zh-hans", "Asia/Shanghai"]
+        str(data / "demo"), "PostgreSQL", "True", "True", "zh-hans", "Asia/Shanghai"]
 
 
 def test_it_refuses_a_database_other_than_postgresql():

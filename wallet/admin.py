@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin
+from core.errors import DomainError
 from core.models import Source
 from members.admin import MemberAdmin
 from members.admin.common import (
@@ -35,6 +36,7 @@ from stores.access import StoreScopedAdminMixin
 from . import reports as wallet_reports
 from .models import (
     RechargePlan,
+    StoredValueAdjustment,
     Transfer,
     Wallet,
     WalletEntry,
@@ -42,8 +44,11 @@ from .models import (
 )
 from .services import (
     active_recharge_plans,
+    adjust_stored_value,
+    approve_stored_value_adjustment,
     approve_withdrawal,
     recharge_wallet,
+    reject_stored_value_adjustment,
     reject_withdrawal,
     request_withdrawal,
     transfer_stored_value,
@@ -203,7 +208,7 @@ def transfer_action(modeladmin, request, queryset):
 
 
 @admin.register(RechargePlan)
-class RechargePlanAdmin(admin.ModelAdmin):
+class RechargePlanAdmin(HistoryAdmin):
     list_display = [
         "code",
         "name",
@@ -420,3 +425,85 @@ MemberAdmin.extend(
     actions=[recharge_action, withdrawal_request_action, transfer_action],
     select_related=["wallet"],
 )
+
+
+# --- stored-value adjustments: the maker-checker queue -----------------------------------------
+
+
+class StoredValueAdjustmentForm(forms.ModelForm):
+    class Meta:
+        model = StoredValueAdjustment
+        fields = ["member", "principal", "bonus", "reason", "store"]
+
+
+@admin.register(StoredValueAdjustment)
+class StoredValueAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    """Ask for a stored-value correction (储值调整); above the threshold it waits here for a
+    second head-office user: filter by status, then approve or reject."""
+
+    store_field = "member__home_store"
+    form = StoredValueAdjustmentForm
+    list_display = [
+        "created_at",
+        "member",
+        "principal",
+        "bonus",
+        "reason",
+        "status",
+        "requested_by",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["member", "requested_by", "decided_by"]
+    raw_id_fields = ["member"]
+    actions = ["approve", "reject"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("wallet.approve_storedvalueadjustment")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = adjust_stored_value(
+                member=obj.member,
+                principal=obj.principal,
+                bonus=obj.bonus,
+                reason=obj.reason,
+                store=obj.store,
+                source=Source.ADMIN,
+                actor=request.user,
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            raise PermissionDenied(exc.message) from exc
+        obj.pk = saved.pk
+        obj.status = saved.status
+
+    def _decide(self, request, queryset, service, done):
+        count = 0
+        for adjustment in queryset.select_related("member"):
+            count += run_for_member(
+                request,
+                adjustment.member,
+                lambda a=adjustment: service(adjustment=a, actor=request.user, source=Source.ADMIN),
+            )
+        if count:
+            self.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected adjustments"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._decide(
+            request, queryset, approve_stored_value_adjustment, gettext("%(count)d approved.")
+        )
+
+    @admin.action(description=_("Reject the selected adjustments"), permissions=["approve"])
+    def reject(self, request, queryset):
+        self._decide(
+            request, queryset, reject_stored_value_adjustment, gettext("%(count)d rejected.")
+        )

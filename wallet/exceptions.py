@@ -43,3 +43,15 @@ class WithdrawalNotPending(DomainError):
     code = "withdrawal_not_pending"
     status = 409
     default_message = _("This withdrawal request has already been decided.")
+
+
+class DuplicateRecharge(DomainError):
+    code = "duplicate_recharge"
+    status = 409
+    default_message = _("This recharge number was already used with another recharge.")
+
+
+class AdjustmentApprovalNotAllowed(DomainError):
+    code = "approval_not_allowed"
+    status = 403
+    default_message = _("You cannot approve this stored-value adjustment.")

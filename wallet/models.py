@@ -5,8 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
-from core.models import LedgerEntryBase, Source
+from core.models import HistorySource, LedgerEntryBase, MakerChecker, Source
 
 
 class Wallet(models.Model):
@@ -141,6 +142,9 @@ class RechargePlan(models.Model):
         help_text=_("Leave empty for every store."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource], m2m_fields=["stores"])
 
     class Meta:
         db_table = "members_rechargeplan"  # created in members; kept when it moved
@@ -296,3 +300,54 @@ class Transfer(models.Model):
 
     def __str__(self):
         return f"{self.from_member} → {self.to_member} ¥{self.amount}"
+
+
+class StoredValueAdjustment(MakerChecker):
+    """A correction of a member's stored value by hand (储值调整), signed principal and bonus.
+    Like points adjustments, above the approval threshold (counted over the day's adjustments
+    of the same member by the same person) it waits for a second head-office user."""
+
+    Status = MakerChecker.Status
+
+    member = models.ForeignKey(
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="stored_value_adjustments",
+    )
+    principal = models.DecimalField(
+        _("principal change"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    bonus = models.DecimalField(
+        _("bonus change"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    entry = models.OneToOneField(
+        WalletEntry,
+        verbose_name=_("ledger entry"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="adjustment",
+    )
+    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name = _("stored-value adjustment")
+        verbose_name_plural = _("stored-value adjustments")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_storedvalueadjustment", _("Can approve large stored-value adjustments"))
+        ]
+        indexes = [
+            models.Index(
+                fields=["member", "created_at"], name="svadjustment_member_day"
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="svadjustment_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member} ¥{self.principal + self.bonus:+}"

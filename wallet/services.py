@@ -7,17 +7,21 @@ with 2 places; principal (paid in) and bonus (given by a plan) are kept apart th
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.approvals import lock_for_decision, needs_approval
 from core.money import CENT
 from loyalty.ledger import lock_account, open_account, post_points_entry
 from loyalty.models import PointsEntry
 from members.models import Member
 from wallet.exceptions import (
+    AdjustmentApprovalNotAllowed,
     ApprovalNotAllowed,
+    DuplicateRecharge,
     InsufficientStoredValue,
     ReasonRequired,
     RechargePlanNotAvailable,
@@ -25,10 +29,18 @@ from wallet.exceptions import (
     WithdrawalNotPending,
 )
 from wallet.ledger import bulk_post_opening_balances, lock_wallet, open_wallet, post_wallet_entry
-from wallet.models import RechargePlan, Transfer, Wallet, WalletEntry, WithdrawalRequest
+from wallet.models import (
+    RechargePlan,
+    StoredValueAdjustment,
+    Transfer,
+    Wallet,
+    WalletEntry,
+    WithdrawalRequest,
+)
 
 Kind = WalletEntry.Kind
 APPROVE_WITHDRAWAL = "wallet.approve_withdrawal"
+APPROVE_ADJUSTMENT = "wallet.approve_storedvalueadjustment"
 
 
 def _money(value, field="amount"):
@@ -131,8 +143,16 @@ def recharge_wallet(
         if plan is None:
             raise RechargePlanNotAvailable(fields={"plan": [_("No such recharge plan.")]})
     if key:
-        existing = WalletEntry.objects.filter(key=key).select_related("plan").first()
+        existing = WalletEntry.objects.filter(key=key).select_related("plan", "wallet").first()
         if existing is not None:
+            # The same key is the same recharge only for the same member, amount and plan.
+            if (
+                existing.kind != Kind.RECHARGE
+                or existing.wallet.member_id != member.pk
+                or existing.principal != amount
+                or existing.plan_id != getattr(plan, "pk", None)
+            ):
+                raise DuplicateRecharge()
             return _recharge_result(existing, replayed=True)
     if plan is not None:
         if not active_recharge_plans(store, at).filter(pk=plan.pk).exists():
@@ -473,35 +493,108 @@ def adjust_stored_value(
     actor=None,
     store=None,
     key=None,
-) -> WalletEntry:
-    """Correct a wallet by signed principal and bonus amounts, with a reason (never below zero)."""
+) -> StoredValueAdjustment:
+    """Correct a wallet by signed principal and bonus amounts, with a reason (never below zero).
+
+    Like points adjustments, maker-checker: up to settings.STORED_VALUE_ADJUSTMENT_APPROVAL_
+    THRESHOLD yuan (principal and bonus, absolute, counted with what the same person asked for
+    the same member today) posts at once; above it the adjustment waits for another user with
+    `wallet.approve_storedvalueadjustment`. Same `key` again: the first adjustment.
+    """
     reason = _require_reason(reason)
-    principal = Decimal(str(principal)).quantize(CENT)
-    bonus = Decimal(str(bonus)).quantize(CENT)
+    try:
+        principal = Decimal(str(principal)).quantize(CENT)
+        bonus = Decimal(str(bonus)).quantize(CENT)
+    except Exception as exc:
+        raise WalletOperationRefused(fields={"principal": [_("Not a valid amount.")]}) from exc
     if not principal and not bonus:
         raise WalletOperationRefused(fields={"principal": [_("Nothing to adjust.")]})
-    open_wallet(member)
-    return post_wallet_entry(
+    if key:
+        existing = StoredValueAdjustment.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+    pending = needs_approval(
+        model=StoredValueAdjustment,
         member=member,
-        kind=Kind.ADJUSTMENT,
+        actor=actor,
+        size=abs(principal) + abs(bonus),
+        threshold=settings.STORED_VALUE_ADJUSTMENT_APPROVAL_THRESHOLD,
+        size_of=lambda row: abs(row.principal) + abs(row.bonus),
+    )
+    adjustment = StoredValueAdjustment.objects.create(
+        member=member,
         principal=principal,
         bonus=bonus,
-        source=source,
-        actor=actor,
+        reason=reason[:200],
+        status=StoredValueAdjustment.Status.PENDING,
         store=store,
-        reason=reason,
-        key=key,
+        source=source,
+        requested_by=actor,
+        key=key or None,
     )
+    if not pending:
+        _post_adjustment(adjustment, actor)
+        adjustment.save(update_fields=["entry", "status"])
+    return adjustment
+
+
+def _post_adjustment(adjustment, actor):
+    open_wallet(adjustment.member)
+    adjustment.entry = post_wallet_entry(
+        member=adjustment.member,
+        kind=Kind.ADJUSTMENT,
+        principal=adjustment.principal,
+        bonus=adjustment.bonus,
+        source=adjustment.source,
+        actor=actor,
+        store=adjustment.store,
+        reason=adjustment.reason,
+        reference=f"adjustment:{adjustment.pk}",
+        key=f"adjustment:{adjustment.pk}",
+    )
+    adjustment.status = StoredValueAdjustment.Status.POSTED
+
+
+@transaction.atomic
+def approve_stored_value_adjustment(*, adjustment, actor, source) -> StoredValueAdjustment:
+    """Post a pending stored-value adjustment. Needs `wallet.approve_storedvalueadjustment` and
+    another user than the one who asked (ApprovalNotAllowed); refused if the wallet no longer
+    holds what it takes (InsufficientStoredValue), and then it stays pending."""
+    adjustment = lock_for_decision(
+        adjustment,
+        actor=actor,
+        permission=APPROVE_ADJUSTMENT,
+        refused=AdjustmentApprovalNotAllowed,
+    )
+    _post_adjustment(adjustment, actor)
+    adjustment.save(update_fields=["entry", "status", "decided_by", "decided_at"])
+    return adjustment
+
+
+@transaction.atomic
+def reject_stored_value_adjustment(*, adjustment, actor, source) -> StoredValueAdjustment:
+    """Refuse a pending stored-value adjustment; no money moves."""
+    adjustment = lock_for_decision(
+        adjustment,
+        actor=actor,
+        permission=APPROVE_ADJUSTMENT,
+        refused=AdjustmentApprovalNotAllowed,
+    )
+    adjustment.status = StoredValueAdjustment.Status.REJECTED
+    adjustment.save(update_fields=["status", "decided_by", "decided_at"])
+    return adjustment
 
 
 __all__ = [
     "RechargeResult",
     "active_recharge_plans",
     "adjust_stored_value",
+    "approve_stored_value_adjustment",
     "approve_withdrawal",
     "pay_with_stored_value",
     "recharge_wallet",
     "refund_stored_value",
+    "reject_stored_value_adjustment",
     "reject_withdrawal",
     "request_withdrawal",
     "transfer_stored_value",

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from members.api.serializers import MemberRefSerializer
+from members.api.serializers import DOCUMENT_NO, MemberRefSerializer
 
 
 class CountCardSerializer(serializers.Serializer):
@@ -15,12 +15,24 @@ class CountCardSerializer(serializers.Serializer):
 
 
 class CountCardVisitSerializer(serializers.Serializer):
+    visit_no = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[DOCUMENT_NO],
+        help_text=gettext_lazy(
+            "Unique per store for ever; a repeat answers the first visit. Optional for tills "
+            "written before it existed (then only as safe as the Idempotency-Key)."
+        ),
+    )
     member = MemberRefSerializer()
     card_id = serializers.IntegerField(min_value=1)
     visits = serializers.IntegerField(min_value=1, max_value=100, default=1)
 
 
 class CountCardVisitResultSerializer(serializers.Serializer):
+    visit_no = serializers.CharField(allow_blank=True)
     card_id = serializers.IntegerField()
     name = serializers.CharField()
     visits_used = serializers.IntegerField()

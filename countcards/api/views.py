@@ -2,12 +2,12 @@
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
-from rest_framework.response import Response
 
 from core.models import Source
 from countcards import selectors as count_card_selectors
 from countcards import services as count_card_services
 from members.api.views import resolve_member
+from stores.api.idempotency import answer
 from stores.api.schema import IDEMPOTENCY_KEY, error_responses
 from stores.api.views import IdempotentTillAPIView
 
@@ -28,18 +28,25 @@ class CountCardVisitView(IdempotentTillAPIView):
                 "member_inactive",
                 "count_card_not_found",
                 "count_card_not_usable",
+                "duplicate_visit",
                 post=True,
             ),
         },
         examples=[
             OpenApiExample(
                 "use one visit",
-                value={"member": {"phone": "13812345678"}, "card_id": 42, "visits": 1},
+                value={
+                    "visit_no": "SH001-POS01-V000012",
+                    "member": {"phone": "13812345678"},
+                    "card_id": 42,
+                    "visits": 1,
+                },
                 request_only=True,
             ),
             OpenApiExample(
                 "result",
                 value={
+                    "visit_no": "SH001-POS01-V000012",
                     "card_id": 42,
                     "name": "洗车10次卡",
                     "visits_used": 1,
@@ -56,6 +63,7 @@ class CountCardVisitView(IdempotentTillAPIView):
     def create(self, request):
         data = CountCardVisitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        visit_no = data.validated_data["visit_no"]
         member = resolve_member(data.validated_data["member"])
         card = count_card_selectors.count_card_of(member, data.validated_data["card_id"])
         entry = count_card_services.use_count_card_visit(
@@ -64,13 +72,20 @@ class CountCardVisitView(IdempotentTillAPIView):
             source=Source.TILL,
             store=self.store,
             terminal=self.terminal,
-            reference=request.headers.get("Idempotency-Key", ""),
+            reference=visit_no or request.headers.get("Idempotency-Key", ""),
+            # Unique per store for ever: a till retrying under a fresh key gets the first one.
+            key=f"visit:{self.store.pk}:{visit_no}" if visit_no else None,
         )
         body = {
+            "visit_no": visit_no,
             "card_id": card.pk,
             "name": card.package.name,
             "visits_used": -entry.visits,
             "visits_left": entry.visits_after,
             "expires_at": entry.expires_after,
         }
-        return Response(CountCardVisitResultSerializer(body).data, status=status.HTTP_201_CREATED)
+        return answer(
+            CountCardVisitResultSerializer(body).data,
+            status.HTTP_201_CREATED,
+            replayed=entry.replayed,
+        )

@@ -4,10 +4,18 @@ One module per aggregate; import from here."""
 from .adjustments import PointsAdjustment
 from .gifts import Gift, GiftRedemption, GiftStock
 from .ledger import LotConsumption, PointsAccount, PointsEntry, PointsLot, TierProgress
-from .rules import BonusRule, EarningRule, ExpiryPolicy, RedemptionRule, RuleBookVersion
+from .rules import (
+    BonusRule,
+    BonusRun,
+    EarningRule,
+    ExpiryPolicy,
+    RedemptionRule,
+    RuleBookVersion,
+)
 
 __all__ = [
     "BonusRule",
+    "BonusRun",
     "EarningRule",
     "ExpiryPolicy",
     "Gift",

@@ -1,14 +1,13 @@
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import Source
+from core.models import MakerChecker
 
 
-class PointsAdjustment(models.Model):
-    """A manual adjustment (积分调整). Above the approval threshold it waits for a second
-    head-office user; the points move only when it is posted."""
+class PointsAdjustment(MakerChecker):
+    """A manual adjustment (积分调整). Above the approval threshold (counted over the day's
+    adjustments of the same member by the same person) it waits for a second head-office
+    user; the points move only when it is posted."""
 
     class ReasonCategory(models.TextChoices):
         COMPLAINT = "complaint", _("Complaint compensation")
@@ -16,10 +15,7 @@ class PointsAdjustment(models.Model):
         CAMPAIGN = "campaign", _("Campaign")
         OTHER = "other", _("Other")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting for approval")
-        POSTED = "posted", _("Posted")
-        REJECTED = "rejected", _("Rejected")
+    Status = MakerChecker.Status
 
     member = models.ForeignKey(
         "members.Member",
@@ -31,34 +27,6 @@ class PointsAdjustment(models.Model):
     reason_category = models.CharField(
         _("reason category"), max_length=12, choices=ReasonCategory.choices
     )
-    reason = models.CharField(_("reason"), max_length=200)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    store = models.ForeignKey(
-        "stores.Store",
-        verbose_name=_("store"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved or rejected by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     entry = models.OneToOneField(
         "loyalty.PointsEntry",
         verbose_name=_("ledger entry"),
@@ -67,7 +35,6 @@ class PointsAdjustment(models.Model):
         blank=True,
         related_name="adjustment",
     )
-    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("points adjustment")

@@ -3,8 +3,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
-from core.models import Source
+from core.models import HistorySource, Source
 
 
 class Gift(models.Model):
@@ -15,6 +16,9 @@ class Gift(models.Model):
     points = models.PositiveIntegerField(_("points each"))
     description = models.CharField(_("description"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         verbose_name = _("gift")

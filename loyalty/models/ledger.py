@@ -37,6 +37,11 @@ class PointsAccount(models.Model):
     qualifying_points = models.IntegerField(
         _("points earned on sales (lifetime)"), default=0, db_default=0
     )
+    # The referral bonus was paid on this member's qualifying sale (and not taken back since):
+    # later sales skip the referral rules without a query.
+    referral_paid = models.BooleanField(
+        _("referral bonus paid"), default=False, db_default=False
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -69,6 +74,7 @@ class PointsEntry(LedgerEntryBase):
         GIFT = "gift", _("Gift redemption")
         EARN_REVERSAL = "earn_reversal", _("Refund: earned points taken back")
         REDEEM_REVERSAL = "redeem_reversal", _("Refund: spent points given back")
+        BONUS_REVERSAL = "bonus_reversal", _("Refund: bonus taken back")
         EXPIRE = "expire", _("Expired")
 
     account = models.ForeignKey(

@@ -8,6 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from core.models import HistorySource
 
 
 def parse_codes(text):
@@ -121,6 +124,9 @@ class EarningRule(RuleWindow):
         ),
     )
 
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource], m2m_fields=["stores", "tiers"])
+
     class Meta:
         verbose_name = _("earning rule")
         verbose_name_plural = _("earning rules")
@@ -175,6 +181,9 @@ class RedemptionRule(RuleWindow):
         _("priority"), default=0, help_text=_("When several rules apply, the highest wins.")
     )
 
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource], m2m_fields=["stores"])
+
     class Meta:
         verbose_name = _("redemption rule")
         verbose_name_plural = _("redemption rules")
@@ -212,6 +221,9 @@ class ExpiryPolicy(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         verbose_name = _("expiry policy")
@@ -270,6 +282,9 @@ class BonusRule(models.Model):
     end_date = models.DateField(_("effective until"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource])
+
     class Meta:
         verbose_name = _("bonus rule")
         verbose_name_plural = _("bonus rules")
@@ -277,6 +292,26 @@ class BonusRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class BonusRun(models.Model):
+    """A scheduled bonus job's day that is done (`job`: "birthday", "holiday:<rule id>"). The
+    jobs catch up over every day not yet done, so a day the scheduler missed is paid late
+    rather than never; every payment is keyed, so a crash halfway and a rerun pay nothing
+    twice."""
+
+    job = models.CharField(_("job"), max_length=40)
+    day = models.DateField(_("day"))
+    paid = models.PositiveIntegerField(_("members paid"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bonus run")
+        verbose_name_plural = _("bonus runs")
+        constraints = [models.UniqueConstraint(fields=["job", "day"], name="bonusrun_unique_day")]
+
+    def __str__(self):
+        return f"{self.job} {self.day}"
 
 
 class RuleBookVersion(models.Model):

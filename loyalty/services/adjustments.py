@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.approvals import lock_for_decision, needs_approval
 from loyalty.exceptions import ApprovalNotAllowed, InvalidAdjustment
 from loyalty.ledger import open_account, post_points_entry
 from loyalty.models import PointsAdjustment, PointsEntry
@@ -37,9 +38,10 @@ def adjust_points(
 ) -> PointsAdjustment:
     """Add (positive) or take (negative) points by hand, with a reason category and text.
 
-    Up to settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD points (absolute) post at once; above
-    it the adjustment waits (status pending) for another head-office user to approve. Taking
-    points never drives the balance below zero (InsufficientPoints).
+    Up to settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD points (absolute, counted with what the
+    same person asked for the same member today) post at once; above it the adjustment waits
+    (status pending) for another head-office user to approve. Taking points never drives the
+    balance below zero (InsufficientPoints).
     """
     errors = {}
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
@@ -50,7 +52,14 @@ def adjust_points(
         errors["reason"] = [_("A reason is required.")]
     if errors:
         raise InvalidAdjustment(fields=errors)
-    needs_approval = abs(points) > settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD
+    pending = needs_approval(
+        model=PointsAdjustment,
+        member=member,
+        actor=actor,
+        size=abs(points),
+        threshold=settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD,
+        size_of=lambda row: abs(row.points),
+    )
     adjustment = PointsAdjustment.objects.create(
         member=member,
         points=points,
@@ -61,23 +70,19 @@ def adjust_points(
         source=source,
         requested_by=actor,
     )
-    if not needs_approval:
+    if not pending:
         _post(adjustment, actor)
         adjustment.save(update_fields=["entry", "status"])
     return adjustment
 
 
 def _decide(adjustment, actor):
-    adjustment = PointsAdjustment.objects.select_for_update().get(pk=adjustment.pk)
-    if adjustment.status != PointsAdjustment.Status.PENDING:
-        raise ApprovalNotAllowed(_("This adjustment was already decided."))
-    if actor is None or not actor.has_perm("loyalty.approve_adjustment"):
-        raise ApprovalNotAllowed()
-    if adjustment.requested_by_id == actor.pk:
-        raise ApprovalNotAllowed(_("A second person must approve your own adjustment."))
-    adjustment.decided_by = actor
-    adjustment.decided_at = timezone.now()
-    return adjustment
+    return lock_for_decision(
+        adjustment,
+        actor=actor,
+        permission="loyalty.approve_adjustment",
+        refused=ApprovalNotAllowed,
+    )
 
 
 @transaction.atomic

@@ -97,10 +97,13 @@ def upgrade_for(*, member, account, tiers, at, pending_spend=ZERO, pending_point
 
 
 def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
-    """Monthly retention review: a member whose tier has a retention rule that their last 12
-    months no longer meet drops to the best tier those 12 months still reach (the default tier
-    at worst). Logged with why; run twice in one month, it changes nothing more (unique key).
-    Chunked by member id, one transaction per chunk. Returns how many members moved down.
+    """Monthly retention review: a member whose tier is counted over the last 12 months and
+    whose last 12 months no longer meet its retention rule moves one tier down (one step a
+    month: a member who stopped buying falls a tier each month, not to the bottom at once).
+    Tiers counted over a lifetime are never reviewed (their progress only grows; the tier form
+    refuses retention thresholds on them). Logged with why; run twice in one month, it changes
+    nothing more (unique key). Chunked by member id, one transaction per chunk. Returns how
+    many members moved down.
     """
     at = as_of or timezone.now()
     if not hasattr(at, "hour"):
@@ -108,8 +111,7 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
     # The review on the 1st looks back at the 12 months that have ended, not at the new one.
     measured = at - timezone.timedelta(days=1) if timezone.localtime(at).day == 1 else at
     tiers = list(Tier.objects.order_by("rank"))
-    default = next((t for t in tiers if t.is_default), tiers[0] if tiers else None)
-    retaining = [t.pk for t in tiers if t.retain_spend is not None or t.retain_points is not None]
+    retaining = [t.pk for t in tiers if t.retained_over_rolling_window]
     if not retaining:
         return 0
     month = timezone.localtime(at).strftime("%Y-%m")
@@ -131,12 +133,10 @@ def review_tiers(*, as_of=None, source, actor=None, chunk_size=1000) -> int:
                 spend, points = Decimal(member.spend_12m), member.points_12m
                 if member.tier.retained_by(spend, points):
                     continue
-                lower = [
-                    t for t in tiers if t.rank < member.tier.rank and t.reached_by(spend, points)
-                ]
-                target = lower[-1] if lower else default
-                if target is None or target.rank >= member.tier.rank:
+                lower = [t for t in tiers if t.rank < member.tier.rank]
+                if not lower:
                     continue
+                target = lower[-1]  # one step down
                 detail = _(
                     "last 12 months: spend ¥%(spend)s, points %(points)s do not keep %(tier)s"
                 ) % {"spend": spend, "points": points, "tier": member.tier.name}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import HistoryAdmin
 from core.errors import DomainError
 from core.models import Source
 from members.models import Card, Member, Tag, Tier
@@ -133,7 +134,7 @@ class TagForm(forms.Form):
 
 
 @admin.register(Member)
-class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
     store_field = "home_store"
     list_display = [
         "member_no",

@@ -3,12 +3,12 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin
 from members.models import Tier, TierChange
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(HistoryAdmin):
     list_display = [
         "rank",
         "name",

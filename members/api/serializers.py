@@ -1,8 +1,10 @@
-"""Till API serializers for members and stored value: validate everything, decide nothing."""
+"""Till API serializers shared by every till call that names a member: validate, decide nothing."""
 
 import re
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 # The same rule as the import's normalizer, so a bad number is refused here, by field, without
@@ -12,6 +14,12 @@ PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # request can carry a balance or a points column past what the database holds.
 MONEY = {"max_digits": 14, "decimal_places": 2}
 MONEY_IN = {"max_digits": 9, "decimal_places": 2}
+# Business numbers (receipt, refund, recharge, visit) end up in URLs and logs: no slash,
+# space, ? # or %.
+DOCUMENT_NO = RegexValidator(
+    r"^[^/\\\s?#%]+$", gettext_lazy("No slash, space, question mark, hash or percent sign.")
+)
+
 
 
 def validate_phone(value):

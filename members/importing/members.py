@@ -184,6 +184,9 @@ def _clean(values, columns, ctx):
             row["referrer_phone"] = normalize_phone(referrer)
         except RowError as exc:
             errors.append(_("Referrer: %(reason)s") % {"reason": exc.message})
+        else:
+            if row["referrer_phone"] == row.get("phone"):
+                errors.append(_("A member cannot refer themselves."))
     row["card_no"] = take("card_no", normalize_text, 20) or ""
     expiry = _cell(values, columns, "points_expire_at")
     row["points_expire_at"] = None

@@ -6,6 +6,9 @@ from django.db.models.functions import Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
+from simple_history.models import HistoricalRecords
+
+from core.models import HistorySource
 
 # The PostgreSQL sequence behind member numbers (created by migration 0002): concurrent card
 # openings never queue on one counter row.
@@ -111,6 +114,11 @@ class Member(models.Model):
         related_name="+",
     )
     last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True)
+
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(
+        bases=[HistorySource], excluded_fields=["last_visit_at", "name_initials"]
+    )
 
     class Meta:
         verbose_name = _("member")

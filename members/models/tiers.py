@@ -4,12 +4,14 @@ the history of every change of a member's tier."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
-from core.models import Source
+from core.models import HistorySource, Source
 
 
 class Tier(models.Model):
@@ -72,8 +74,9 @@ class Tier(models.Model):
         null=True,
         blank=True,
         help_text=_(
-            "The monthly review downgrades members whose spend in the last 12 months is "
-            "below this (and below the points rule, if set). Empty on both: never downgraded."
+            "Only for tiers counted over the last 12 months. The monthly review moves members "
+            "whose spend in the last 12 months is below this (and below the points rule, if "
+            "set) one tier down. Empty on both: never downgraded."
         ),
     )
     retain_points = models.PositiveIntegerField(
@@ -92,6 +95,9 @@ class Tier(models.Model):
         _("birthday bonus points"), default=0, help_text=_("Paid once a year on the birthday.")
     )
 
+    # Who changed it, where and why (django-simple-history; shown on its admin page).
+    history = HistoricalRecords(bases=[HistorySource])
+
     class Meta:
         db_table = "loyalty_tier"  # the table it was created in, before it moved to members
         verbose_name = _("tier")
@@ -105,6 +111,28 @@ class Tier(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        # Retention is reviewed over the last 12 months; a tier counted over a lifetime is
+        # never lost (its progress only grows), so a retention threshold there would drop a
+        # member whom the next sale puts straight back.
+        has_retention = self.retain_spend is not None or self.retain_points is not None
+        if has_retention and self.window != self.Window.ROLLING:
+            raise ValidationError(
+                {
+                    "retain_spend": _(
+                        "Retention thresholds apply only to tiers counted over the last 12 "
+                        "months: choose that window, or leave them empty."
+                    )
+                }
+            )
+
+    @property
+    def retained_over_rolling_window(self):
+        """Whether the monthly review checks this tier (see clean)."""
+        return self.window == self.Window.ROLLING and (
+            self.retain_spend is not None or self.retain_points is not None
+        )
 
     @property
     def has_upgrade_rule(self):

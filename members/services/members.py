@@ -13,6 +13,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.history import bulk_note, note
 from core.models import Source
 from core.money import CENT
 from core.sql import load, select_list, update_sql, width
@@ -104,10 +105,14 @@ def open_member(
         errors["home_store"] = [_("A home store is required.")]
     referrer = None
     if referrer_phone:
-        try:
-            referrer = Member.objects.get(phone=clean_phone(referrer_phone, "referrer_phone"))
-        except Member.DoesNotExist:
-            errors["referrer_phone"] = [_("The referrer is not a member.")]
+        referrer_phone = clean_phone(referrer_phone, "referrer_phone")
+        if referrer_phone == phone:
+            # The referral bonus pays both sides: naming yourself would pay both to one account.
+            errors["referrer_phone"] = [_("A member cannot refer themselves.")]
+        else:
+            referrer = Member.objects.filter(phone=referrer_phone).first()
+            if referrer is None:
+                errors["referrer_phone"] = [_("The referrer is not a member.")]
     if errors:
         raise InvalidMember(fields=errors)
 
@@ -152,6 +157,7 @@ def open_member(
     try:
         # A savepoint: a concurrent opening of the same phone loses here, not at commit.
         with transaction.atomic():
+            note(member, actor=actor, source=source, reason=_("card opened"))
             member.save(force_insert=True)
     except IntegrityError:
         raise MemberExists(
@@ -238,6 +244,9 @@ def update_member_profile(*, member, source, actor=None, **changes) -> Member:
         raise InvalidMember(fields={name: [_("Cannot be changed here.")] for name in unknown})
     if "gender" in changes and changes["gender"] not in Member.Gender.values:
         raise InvalidMember(fields={"gender": [_("Gender must be M, F or U.")]})
+    before = None
+    if "tier" in changes:  # as stored, not as the form's instance already says
+        before = Member.objects.select_related("tier").get(pk=member.pk).tier
     for field, value in changes.items():
         if value is None and field in PROFILE_FIELDS and field != "birthday":
             value = ""  # text fields are blank, never NULL
@@ -247,22 +256,80 @@ def update_member_profile(*, member, source, actor=None, **changes) -> Member:
         member.name_initials = name_initials(member.name)
         fields.append("name_initials")
     if fields:
+        note(member, actor=actor, source=source, reason=_("profile changed"))
         member.save(update_fields=fields)
+    if "tier" in changes and before != member.tier and member.tier is not None:
+        log_tier_change(
+            member=member,
+            from_tier=before,
+            to_tier=member.tier,
+            reason=TierChange.Reason.MANUAL,
+            detail=_("changed on the member page"),
+            source=source,
+            actor=actor,
+        )
     return member
 
 
+CHUNK = 2000
+
+
+def _in_chunks(members):
+    """The members of a queryset, in id order, CHUNK at a time (a filter of 100k members never
+    loads them all)."""
+    last = 0
+    while True:
+        batch = list(members.filter(pk__gt=last).order_by("pk")[:CHUNK])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].pk
+
+
 @transaction.atomic
-def set_members_status(*, members, status, source, actor=None) -> int:
-    """Freeze, unfreeze or close members (a queryset). Returns how many changed."""
+def set_members_status(*, members, status, source, actor=None, reason="") -> int:
+    """Freeze, unfreeze or close members (a queryset), each change in the members' history
+    with who, where and why. Returns how many changed."""
     if status not in Member.Status.values:
         raise InvalidMember(fields={"status": [_("Unknown status.")]})
-    return members.exclude(status=status).update(status=status)
+    why = reason or _("status: %(status)s") % {"status": Member.Status(status).label}
+    changed = 0
+    for batch in _in_chunks(members.exclude(status=status)):
+        Member.objects.filter(pk__in=[m.pk for m in batch]).update(status=status)
+        for member in batch:
+            member.status = status
+        bulk_note(Member, batch, actor=actor, source=source, reason=why)
+        changed += len(batch)
+    return changed
 
 
 @transaction.atomic
-def change_members_tier(*, members, tier, source, actor=None) -> int:
-    """Put members (a queryset) in `tier` by hand. Returns how many changed."""
-    return members.exclude(tier=tier).update(tier=tier)
+def change_members_tier(*, members, tier, source, actor=None, reason="") -> int:
+    """Put members (a queryset) in `tier` by hand: each change a TierChange (who, where, why)
+    and a history record. Returns how many changed."""
+    why = reason or _("changed by hand")
+    changed = 0
+    for batch in _in_chunks(members.exclude(tier=tier).select_related("tier")):
+        Member.objects.filter(pk__in=[m.pk for m in batch]).update(tier=tier)
+        now = timezone.now()
+        TierChange.objects.bulk_create(
+            TierChange(
+                member=member,
+                from_tier=member.tier,
+                to_tier=tier,
+                reason=TierChange.Reason.MANUAL,
+                detail=why[:200],
+                source=source,
+                actor=actor,
+                created_at=now,
+            )
+            for member in batch
+        )
+        for member in batch:
+            member.tier = tier
+        bulk_note(Member, batch, actor=actor, source=source, reason=why)
+        changed += len(batch)
+    return changed
 
 
 def log_tier_change(
@@ -312,14 +379,35 @@ def move_member_tier(
     )
 
 
-def add_visit(statement, *, member_id, at, tier_id=None):
-    """Add to a checkout statement (core.sql.Statement) the member's last visit and, when the
-    sale upgraded them, their new tier."""
-    changes = {"last_visit_at": at}
-    if tier_id is not None:
-        changes["tier_id"] = tier_id
-    sql, params = update_sql(Member, member_id, changes)
-    statement.add("member_visit", sql, params)
+def add_visit(statement, *, member_id, at, tier_move=None):
+    """Add to a checkout statement (core.sql.Statement) the member's last visit and, with
+    `tier_move` (from_tier_id, to_tier_id), the upgrade the sale earned: applied only if the
+    member is still in `from_tier_id` when the statement runs (the row is locked and read in
+    the statement itself, so a change head office committed meanwhile is seen and kept).
+    Returns the SQL that selects whether the tier moved (None without `tier_move`); the caller
+    logs the change (log_tier_change) when it did."""
+    if tier_move is None:
+        sql, params = update_sql(Member, member_id, {"last_visit_at": at})
+        statement.add("member_visit", sql, params)
+        return None
+    from_id, to_id = tier_move
+    table = f'"{Member._meta.db_table}"'
+    tier = f'"{Member._meta.get_field("tier").column}"'
+    visit = f'"{Member._meta.get_field("last_visit_at").column}"'
+    pk = f'"{Member._meta.pk.column}"'
+    statement.add(
+        "member_before", f"SELECT {tier} AS tier_id FROM {table} WHERE {pk} = %s FOR UPDATE",
+        [member_id],
+    )  # fmt: skip
+    statement.add(
+        "member_visit",
+        f"UPDATE {table} m SET {visit} = %s, {tier} = CASE WHEN b.tier_id IS NOT DISTINCT FROM "
+        f"%s THEN %s ELSE m.{tier} END FROM member_before b WHERE m.{pk} = %s "
+        "RETURNING (b.tier_id IS NOT DISTINCT FROM %s) AS moved",
+        [Member._meta.get_field("last_visit_at").get_db_prep_save(at, connection)]
+        + [from_id, to_id, member_id, from_id],
+    )
+    return "(SELECT moved FROM member_visit)"
 
 
 @transaction.atomic
@@ -343,21 +431,23 @@ def change_tier(*, member, tier, reason, source, actor=None):
 
 @transaction.atomic
 def tag_members(*, members, tag, source, actor=None) -> int:
-    """Add `tag` (a Tag or a name) to members (a queryset); members who have it are skipped."""
+    """Add `tag` (a Tag or a name) to members (a queryset); members who have it are skipped.
+    Each member's history says who tagged them, where and why."""
     if isinstance(tag, str):
         name = tag.strip()
         if not name:
             raise InvalidMember(fields={"tag": [_("A tag name is required.")]})
         tag, _created = Tag.objects.get_or_create(name=name[:30])
     through = Member.tags.through
-    have = set(through.objects.filter(tag=tag).values_list("member_id", flat=True))
-    rows = [
-        through(member_id=pk, tag_id=tag.pk)
-        for pk in members.values_list("pk", flat=True)
-        if pk not in have
-    ]
-    through.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    why = _("tag added: %(tag)s") % {"tag": tag.name}
+    added = 0
+    for batch in _in_chunks(members.exclude(tags=tag)):
+        through.objects.bulk_create(
+            [through(member_id=m.pk, tag_id=tag.pk) for m in batch], ignore_conflicts=True
+        )
+        bulk_note(Member, batch, actor=actor, source=source, reason=why)
+        added += len(batch)
+    return added
 
 
 # --------------------------------------------------------------------------- cards

@@ -3,19 +3,20 @@ everything, decide nothing."""
 
 from decimal import Decimal
 
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from countcards.api.serializers import CountCardSerializer
-from members.api.serializers import MONEY, MONEY_IN, MemberRefSerializer, TierSerializer
+from members.api.serializers import (
+    DOCUMENT_NO,
+    MONEY,
+    MONEY_IN,
+    MemberRefSerializer,
+    TierSerializer,
+)
 
 QTY = {"max_digits": 9, "decimal_places": 3, "min_value": Decimal("0.001")}
-# Receipt and refund numbers end up in URLs (GET /sales/{receipt_no}): no slash, no spaces.
-DOCUMENT_NO = RegexValidator(
-    r"^[^/\\\s?#%]+$", gettext_lazy("No slash, space, question mark, hash or percent sign.")
-)
 
 
 class ExpiringPointsSerializer(serializers.Serializer):
@@ -57,12 +58,31 @@ class QuoteSerializer(serializers.Serializer):
     redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
 
 
+class QuoteCouponSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    applicable = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    discount = serializers.DecimalField(**MONEY)
+    shortfall = serializers.DecimalField(**MONEY, allow_null=True)
+
+
 class QuoteResultSerializer(serializers.Serializer):
     points_to_earn = serializers.IntegerField()
     max_redeem_points = serializers.IntegerField()
+    min_redeem_points = serializers.IntegerField(
+        help_text=gettext_lazy("The fewest points a sale may redeem (0: no redemption here).")
+    )
+    redeem_step = serializers.IntegerField(
+        help_text=gettext_lazy("Points are redeemed in multiples of this.")
+    )
     max_offset_amount = serializers.DecimalField(**MONEY)
     offset_amount = serializers.DecimalField(**MONEY)
-    coupons = CouponSerializer(many=True)
+    coupon_discount = serializers.DecimalField(**MONEY)
+    amount_due = serializers.DecimalField(
+        **MONEY, help_text=gettext_lazy("Total less points offset and coupon discount.")
+    )
+    coupons = QuoteCouponSerializer(many=True)
 
 
 class SaleSerializer(serializers.Serializer):
@@ -87,12 +107,26 @@ class SaleSerializer(serializers.Serializer):
         return attrs
 
 
+class CouponUsedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    discount = serializers.DecimalField(**MONEY)
+
+
 class SaleResultSerializer(serializers.Serializer):
     receipt_no = serializers.CharField()
     points_earned = serializers.IntegerField()
     points_redeemed = serializers.IntegerField()
     offset_amount = serializers.DecimalField(**MONEY)
-    amount_due = serializers.DecimalField(**MONEY)
+    coupon_discount = serializers.DecimalField(**MONEY)
+    coupons_used = CouponUsedSerializer(many=True)
+    stored_value_used = serializers.DecimalField(**MONEY)
+    amount_due = serializers.DecimalField(
+        **MONEY,
+        help_text=gettext_lazy(
+            "What the cashier still collects by other tenders: total less points offset, "
+            "coupon discount and stored value used."
+        ),
+    )
     points = serializers.IntegerField(help_text="Points balance after the sale.")
     stored_value = serializers.DecimalField(**MONEY, help_text="Stored value after the sale.")
     tier = TierSerializer(allow_null=True)
@@ -115,6 +149,11 @@ class RefundResultSerializer(serializers.Serializer):
     points_reversed = serializers.IntegerField()
     points_returned = serializers.IntegerField()
     stored_value_returned = serializers.DecimalField(**MONEY)
+    cash_returned = serializers.DecimalField(
+        **MONEY,
+        help_text=gettext_lazy("What the cashier pays back by other tenders (not stored value)."),
+    )
+    coupons_returned = serializers.ListField(child=serializers.CharField())
     points = serializers.IntegerField(help_text="Points balance after the refund.")
     stored_value = serializers.DecimalField(**MONEY, help_text="Stored value after the refund.")
 

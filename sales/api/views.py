@@ -19,6 +19,7 @@ from members.api.views import resolve_member
 from sales import selectors as sales_selectors
 from sales import services as sales_services
 from sales.exceptions import SaleNotFound
+from stores.api.idempotency import answer
 from stores.api.schema import IDEMPOTENCY_KEY, error_responses
 from stores.api.views import IdempotentTillAPIView, TillAPIView
 
@@ -35,7 +36,10 @@ SALE_RESULT = {
     "points_earned": 18,
     "points_redeemed": 100,
     "offset_amount": "1.00",
-    "amount_due": "17.50",
+    "coupon_discount": "0.00",
+    "coupons_used": [],
+    "stored_value_used": "10.00",
+    "amount_due": "7.50",
     "points": 1438,
     "stored_value": "350.00",
     "tier": {"code": "GOLD", "name": "金卡"},
@@ -140,7 +144,12 @@ def sale_answer(sale):
             "points_earned": sale.points_earned,
             "points_redeemed": sale.points_redeemed,
             "offset_amount": sale.offset_amount,
-            "amount_due": sale.amount_due,
+            "coupon_discount": sale.coupon_discount,
+            "coupons_used": [],
+            "stored_value_used": sale.stored_value_amount,
+            # Sale.amount_due is what the member paid (it earns points); the till collects
+            # that less what stored value paid.
+            "amount_due": sale.amount_due - sale.stored_value_amount,
             "points": sale.points_after,
             "stored_value": sale.stored_value_after,
             "tier": _tier(tier),
@@ -156,6 +165,8 @@ def refund_answer(refund):
             "points_reversed": refund.points_reversed,
             "points_returned": refund.points_returned,
             "stored_value_returned": refund.stored_value_returned,
+            "cash_returned": refund.amount_due - refund.stored_value_returned,
+            "coupons_returned": [],
             "points": refund.points_after,
             "stored_value": refund.stored_value_after,
         }
@@ -170,15 +181,23 @@ def get_sale(store, receipt_no):
     return sale
 
 
-class QuoteView(IdempotentTillAPIView):
+class QuoteView(TillAPIView):
+    """Changes nothing, so it needs no Idempotency-Key and keeps no idempotency record."""
+
     @extend_schema(
         operation_id="sales_quote",
         summary="Quote a basket (changes nothing)",
-        parameters=[IDEMPOTENCY_KEY],
         request=s.QuoteSerializer,
         responses={
             200: s.QuoteResultSerializer,
-            **error_responses("invalid", "member_not_found", "member_inactive", post=True),
+            **error_responses(
+                "invalid",
+                "member_not_found",
+                "member_inactive",
+                "insufficient_points",
+                "redemption_not_allowed",
+                post="read",
+            ),
         },
         examples=[
             OpenApiExample(
@@ -191,18 +210,19 @@ class QuoteView(IdempotentTillAPIView):
                 value={
                     "points_to_earn": 18,
                     "max_redeem_points": 900,
+                    "min_redeem_points": 100,
+                    "redeem_step": 100,
                     "max_offset_amount": "9.00",
                     "offset_amount": "1.00",
+                    "coupon_discount": "0.00",
+                    "amount_due": "17.50",
                     "coupons": [],
                 },
                 response_only=True,
             ),
         ],
     )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
-
-    def create(self, request):
+    def post(self, request):
         data = s.QuoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         member = resolve_member(data.validated_data["member"])
@@ -271,7 +291,7 @@ class SaleView(IdempotentTillAPIView):
             source=Source.TILL,
             terminal=self.terminal,
         )
-        return Response(sale_answer(sale), status=status.HTTP_201_CREATED)
+        return answer(sale_answer(sale), status.HTTP_201_CREATED, replayed=sale.replayed)
 
 
 class SaleDetailView(TillAPIView):
@@ -296,7 +316,9 @@ class RefundView(IdempotentTillAPIView):
         request=s.RefundSerializer,
         responses={
             201: s.RefundResultSerializer,
-            **error_responses("invalid", "sale_not_found", "refund_exceeds_sale", post=True),
+            **error_responses(
+                "invalid", "sale_not_found", "refund_exceeds_sale", "duplicate_refund", post=True
+            ),
         },
         examples=[
             OpenApiExample(
@@ -335,4 +357,4 @@ class RefundView(IdempotentTillAPIView):
             source=Source.TILL,
             terminal=self.terminal,
         )
-        return Response(refund_answer(refund), status=status.HTTP_201_CREATED)
+        return answer(refund_answer(refund), status.HTTP_201_CREATED, replayed=refund.replayed)

@@ -61,6 +61,16 @@ def _key_from(request):
     return key
 
 
+def answer(data, status, *, replayed=False):
+    """A till write's answer. `replayed`: the call repeated a business number (receipt, refund,
+    recharge or visit number) already used with the same body, so this is the first call's
+    answer and nothing changed: say so as a replayed key does."""
+    response = Response(data, status=status)
+    if replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
+
+
 def _replay(record, request_fingerprint):
     if record.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
@@ -96,22 +106,24 @@ def _claim(terminal_id, key, request_fingerprint):
 
 
 def _run_handler(handler):
-    """Run the business call. A refused call (4xx) leaves nothing half-written because every
-    view makes its writes through one service, and every service is atomic (a savepoint inside
-    this transaction): the claim and its stored answer still commit. No savepoint of our own,
-    then: it would cost two statements on every POST.
+    """Run the business call in a savepoint of its own: whatever the view does (one service or
+    several, raising before or after them, an error PostgreSQL raised that aborted the
+    statement), a refused call leaves nothing half-written and the transaction usable, so the
+    claim and its stored answer still commit.
 
     If it collides with a row another transaction committed meanwhile (the same receipt sent
     at the same moment under two keys, by a till that retried with a fresh key), it runs once
     more: the service then sees the committed row and answers as for any repeat (the same
     sale, or duplicate_receipt for another body) instead of a 500.
     """
-    try:
-        return handler()
-    except IntegrityError:
-        if connection.needs_rollback:  # not rolled back to a savepoint: nothing to retry on
-            raise
-        return handler()
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return handler()
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _store_answer(record_id, response):

@@ -21,6 +21,9 @@ ERROR_CODES = {
     "method_not_allowed": (405, 'Method "PUT" not allowed.'),
     "member_exists": (409, "This phone number is already a member."),
     "duplicate_receipt": (409, "This receipt number was already used with another sale."),
+    "duplicate_refund": (409, "This refund number was already used with another refund."),
+    "duplicate_recharge": (409, "This recharge number was already used with another recharge."),
+    "duplicate_visit": (409, "This visit number was already used with another visit."),
     "idempotency_key_reused": (
         409,
         "This Idempotency-Key was already used with a different request.",
@@ -38,6 +41,8 @@ ERROR_CODES = {
 }
 
 COMMON_CODES = ("not_authenticated", "authentication_failed", "throttled", "server_error")
+# A POST that changes nothing (quote, coupon evaluation) takes no Idempotency-Key.
+READ_POST_CODES = ("parse_error",)
 POST_CODES = ("idempotency_key_missing", "idempotency_key_reused", "parse_error")
 
 
@@ -51,8 +56,10 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def error_responses(*codes, post=False):
-    """`responses=` entries for these codes (plus the ones every call can get)."""
-    wanted = list(codes) + list(COMMON_CODES) + (list(POST_CODES) if post else [])
+    """`responses=` entries for these codes (plus the ones every call can get). `post`: True
+    for a POST that changes state (Idempotency-Key), "read" for one that changes nothing."""
+    extra = POST_CODES if post is True else READ_POST_CODES if post == "read" else ()
+    wanted = list(codes) + list(COMMON_CODES) + list(extra)
     by_status = {}
     for code in wanted:
         status, detail = ERROR_CODES[code]

@@ -138,3 +138,25 @@ def test_it_purges_from_the_task_too(api):
 
     assert purge_idempotency_keys.apply().get() == 1
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_view_that_writes_and_then_refuses_leaves_nothing_written(api):
+    refused = post(api, "/api/v1/test/half", {"code": "HALF"}, key="k1")
+    again = post(api, "/api/v1/test/half", {"code": "HALF"}, key="k1")
+
+    assert refused.status_code == 409 and refused.json()["code"] == "region_exists"
+    assert again.json() == refused.json() and again["Idempotent-Replayed"] == "true"
+    assert not Region.objects.filter(code="HALF").exists()
+
+
+def test_a_collision_outside_any_savepoint_is_retried_not_a_500(api):
+    from tests.api.urls_for_tests import RawCollisionView
+
+    RawCollisionView.tries = 0
+    Region.objects.create(code="TAKEN", name="已有")
+
+    response = post(api, "/api/v1/test/collision", {"code": "TAKEN"}, key="k1")
+
+    assert response.status_code == 409 and response.json()["code"] == "region_exists"
+    assert RawCollisionView.tries == 2
+    assert IdempotencyRecord.objects.get(key="k1").status == 409

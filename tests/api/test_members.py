@@ -144,7 +144,12 @@ def test_it_recharges_stored_value(api, zhang, check_ledgers):
     response = post(api, RECHARGE, {"member": {"phone": "13812345678"}, "amount": "100.00"})
 
     assert response.status_code == 201
-    assert response.json() == {"amount": "100.00", "bonus": "0.00", "stored_value": "100.00"}
+    assert response.json() == {
+        "recharge_no": "",
+        "amount": "100.00",
+        "bonus": "0.00",
+        "stored_value": "100.00",
+    }
     check_ledgers()
 
 
@@ -157,7 +162,12 @@ def test_it_recharges_with_a_plan_bonus(api, zhang, check_ledgers):
     response = post(api, RECHARGE, body)
 
     assert response.status_code == 201
-    assert response.json() == {"amount": "500.00", "bonus": "50.00", "stored_value": "550.00"}
+    assert response.json() == {
+        "recharge_no": "",
+        "amount": "500.00",
+        "bonus": "50.00",
+        "stored_value": "550.00",
+    }
     check_ledgers()
 
 

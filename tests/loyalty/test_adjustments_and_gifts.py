@@ -26,7 +26,7 @@ def adjust(member, points, actor, **kwargs):
 
 
 def test_a_small_adjustment_posts_at_once(member, head_office, check_ledgers, settings):
-    settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD = 1000
+    settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD = 5000
 
     adjustment = adjust(member, 1000, head_office)
 
@@ -37,6 +37,34 @@ def test_a_small_adjustment_posts_at_once(member, head_office, check_ledgers, se
     with pytest.raises(InsufficientPoints):
         adjust(member, -601, head_office, reason_category="correction", reason="x")
     check_ledgers()
+
+
+def test_a_days_adjustments_by_one_person_count_together_against_the_threshold(
+    member, head_office, chain, check_ledgers, settings
+):
+    settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD = 1000
+    approver = _approver()
+
+    parts = [adjust(member, 400, head_office) for _ in range(3)]  # 1,200 split in three
+
+    assert [a.status for a in parts] == ["posted", "posted", "pending"]
+    assert balance(member) == 800
+    approve_adjustment(adjustment=parts[2], actor=approver, source="admin")
+    assert balance(member) == 1200
+    # another person's adjustment for the same member counts on its own
+    assert adjust(member, 400, approver).status == "posted"
+    check_ledgers()
+
+
+def _approver():
+    from django.contrib.auth.models import Group
+
+    from stores.roles import HEAD_OFFICE
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="approver", is_staff=True)
+    user.groups.add(Group.objects.get(name=HEAD_OFFICE))
+    return user
 
 
 def test_an_adjustment_needs_a_reason_and_a_category(member, head_office):

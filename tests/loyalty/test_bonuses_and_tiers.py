@@ -108,7 +108,9 @@ def test_spending_or_expiring_points_never_demotes(chain, rules, member, check_l
 def test_the_monthly_review_downgrades_by_the_retention_rule_once(
     chain, rules, member, check_ledgers
 ):
-    Tier.objects.filter(pk=rules["silver"].pk).update(retain_spend=Decimal("500"))
+    Tier.objects.filter(pk=rules["silver"].pk).update(
+        retain_spend=Decimal("500"), window=Tier.Window.ROLLING
+    )
     with time_machine.travel(datetime(2025, 1, 10, tzinfo=SH), tick=False):
         sell(member, chain["SH001"], "R1", lines=[line(amount="1200.00")], at=None)
     member.refresh_from_db()

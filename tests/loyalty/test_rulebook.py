@@ -1,10 +1,12 @@
 """The per-process rule book: kept while the rules are unchanged, reloaded however they change."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from loyalty import rulebook
@@ -85,15 +87,17 @@ def test_a_token_row_lost_to_a_flush_comes_back_with_a_new_token(rules):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_checkout_with_the_book_kept_runs_in_four_statements_and_its_transaction(
+def test_a_checkout_with_the_book_kept_runs_in_five_statements_and_its_transaction(
     chain, rules, member, django_assert_num_queries, check_ledgers
 ):
     post_points_entry(member=member, points=5000, kind=PointsEntry.Kind.ADJUST, source="admin")
     rulebook.get()  # warm, as every checkout after the first one in a process finds it
 
-    # BEGIN, the account lock (with the receipt check, stored value and book token), the lots,
-    # the sale's one statement, the tier change it causes, COMMIT
-    with django_assert_num_queries(6):
+    # BEGIN, the account lock, what is read once it is held (the receipt, stored value, book
+    # token and tier, in a statement of its own so it sees what other tills committed while
+    # this one waited), the lots, the sale's one statement (points, sale, lines, the visit and
+    # the conditional upgrade), the tier change it logs, COMMIT
+    with django_assert_num_queries(7):
         sale = post_sale(
             store=chain["SH001"],
             member=member,
@@ -131,3 +135,39 @@ def test_a_redemption_reads_only_the_lots_that_cover_it(rules, member, check_led
     left = PointsLot.objects.filter(account=account).order_by("expires_at")
     assert [lot.remaining for lot in left] == [0, 0, 50, 100, 100]
     check_ledgers()
+
+
+def _tables_with_token_trigger():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = c.relname || '_rulebook' AND NOT t.tgisinternal"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_every_table_the_rule_book_reads_has_its_trigger(rules):
+    with CaptureQueriesContext(connection) as loading:
+        rulebook.RuleBook("any")
+    read = {
+        table
+        for query in loading.captured_queries
+        for table in re.findall(r'FROM "(\w+)"', query["sql"])
+    }
+
+    assert {"loyalty_tier", "loyalty_earningrule", "loyalty_earningrule_tiers"} <= read
+    assert read - _tables_with_token_trigger() == set()
+
+
+def test_a_rule_model_added_to_the_book_is_watched_after_the_next_migrate(monkeypatch, rules):
+    from loyalty.models import BonusRule
+
+    assert "loyalty_bonusrule" not in _tables_with_token_trigger()
+    monkeypatch.setattr(rulebook, "BOOK_MODELS", (*rulebook.BOOK_MODELS, BonusRule))
+
+    rulebook.install_triggers()  # what post_migrate runs
+
+    assert "loyalty_bonusrule" in _tables_with_token_trigger()
+    token = rulebook.read_token()
+    BonusRule.objects.create(kind="registration", name="注册礼", points=10)
+    assert rulebook.read_token() != token

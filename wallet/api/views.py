@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from core.models import Source
 from members.api.views import resolve_member
+from stores.api.idempotency import answer
 from stores.api.schema import IDEMPOTENCY_KEY, error_responses
 from stores.api.views import IdempotentTillAPIView, TillAPIView
 from wallet import services as wallet_services
@@ -26,18 +27,29 @@ class RechargeView(IdempotentTillAPIView):
                 "member_not_found",
                 "member_inactive",
                 "recharge_plan_not_available",
+                "duplicate_recharge",
                 post=True,
             ),
         },
         examples=[
             OpenApiExample(
                 "recharge",
-                value={"member": {"phone": "13812345678"}, "amount": "500.00", "plan": "R500"},
+                value={
+                    "recharge_no": "SH001-POS01-R000045",
+                    "member": {"phone": "13812345678"},
+                    "amount": "500.00",
+                    "plan": "R500",
+                },
                 request_only=True,
             ),
             OpenApiExample(
                 "result",
-                value={"amount": "500.00", "bonus": "50.00", "stored_value": "900.00"},
+                value={
+                    "recharge_no": "SH001-POS01-R000045",
+                    "amount": "500.00",
+                    "bonus": "50.00",
+                    "stored_value": "900.00",
+                },
                 response_only=True,
             ),
         ],
@@ -48,6 +60,7 @@ class RechargeView(IdempotentTillAPIView):
     def create(self, request):
         data = RechargeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        recharge_no = data.validated_data["recharge_no"]
         member = resolve_member(data.validated_data["member"])
         result = wallet_services.recharge_wallet(
             member=member,
@@ -56,14 +69,19 @@ class RechargeView(IdempotentTillAPIView):
             source=Source.TILL,
             store=self.store,
             terminal=self.terminal,
-            reference=request.headers.get("Idempotency-Key", ""),
+            reference=recharge_no or request.headers.get("Idempotency-Key", ""),
+            # Unique per store for ever: a till retrying under a fresh key gets the first one.
+            key=f"recharge:{self.store.pk}:{recharge_no}" if recharge_no else None,
         )
         body = {
+            "recharge_no": recharge_no,
             "amount": result.amount,
             "bonus": result.bonus,
             "stored_value": result.balance,
         }
-        return Response(RechargeResultSerializer(body).data, status=status.HTTP_201_CREATED)
+        return answer(
+            RechargeResultSerializer(body).data, status.HTTP_201_CREATED, replayed=result.replayed
+        )
 
 
 class RechargePlanListView(TillAPIView):
