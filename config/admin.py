@@ -11,6 +11,7 @@ APP_ORDER = [
     "loyalty",
     "wallet",
     "countcards",
+    "coupons",
     "campaigns",
     "stores",
     "auth",

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "loyalty",
     "wallet",
     "countcards",
+    "coupons",
     "sales",
     "campaigns",
     "seeds",

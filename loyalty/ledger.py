@@ -35,7 +35,7 @@ Kind = PointsEntry.Kind
 
 # Which lifetime counter a kind moves. Reversals move the counter of what they reverse back.
 EARNING_KINDS = {Kind.OPENING, Kind.EARN, Kind.BONUS}
-SPENDING_KINDS = {Kind.REDEEM, Kind.GIFT}
+SPENDING_KINDS = {Kind.REDEEM, Kind.GIFT, Kind.COUPON}
 _DEC = models.DecimalField(max_digits=14, decimal_places=2)
 
 

@@ -10,7 +10,7 @@ from core.models import Source
 from members.models import Member
 
 from .models import Sale
-from .services import post_sale
+from .services import evaluate_coupons, post_sale
 
 BASKETS = [
     ("690001", "有机鸡蛋 10 枚", "fresh", "18.80"),
@@ -45,6 +45,7 @@ def seed_history(ctx, sales_per_member=4):
             redeem = 0
             if balance >= 200 and rng.random() < 0.3:
                 redeem = min(balance, int(total * 50)) // 100 * 100
+            at = now - timedelta(days=ago, hours=rng.randint(0, 8))
             sale = post_sale(
                 store=member.home_store,
                 member=member,
@@ -53,9 +54,37 @@ def seed_history(ctx, sales_per_member=4):
                 total=total,
                 source=Source.COMMAND,
                 redeem_points=redeem,
-                at=now - timedelta(days=ago, hours=rng.randint(0, 8)),
+                coupon_codes=_coupons_to_use(rng, member, lines, at),
+                at=at,
             )
             balance += sale.points_earned - sale.points_redeemed
             count += 1
     if count and ctx.get("stdout"):
         ctx["stdout"].write(f"loyalty: {count} demo sales")
+
+
+def _coupons_to_use(rng, member, lines, at):
+    """Most of the time, the coupons the member holds that apply to this basket (those
+    coupons/demo.py issued in the weeks before), at most one that does not combine."""
+    if rng.random() < 0.25:
+        return []
+    outcomes, _per_line = evaluate_coupons(
+        store=member.home_store, member=member, lines=lines, at=at
+    )
+    usable = [o for o in outcomes if o.applicable]
+    alone = [o.code for o in usable if not o.coupon.version.combinable]
+    if alone:
+        return alone[:1]
+    chosen, templates = [], set()
+    for outcome in usable:
+        if outcome.coupon.template_id not in templates:
+            templates.add(outcome.coupon.template_id)
+            chosen.append(outcome.code)
+    if len(chosen) > 1:
+        # Applied together (item coupons first), the order coupon may miss its threshold.
+        together, _per_line = evaluate_coupons(
+            store=member.home_store, member=member, lines=lines, coupon_codes=chosen, at=at
+        )
+        if not all(o.applicable for o in together if o.code in chosen):
+            chosen = chosen[:1]
+    return chosen

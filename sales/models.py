@@ -186,6 +186,11 @@ class Refund(models.Model):
     points_returned = models.IntegerField(_("redeemed points given back"), default=0)
     offset_returned = _money(_("points offset returned (yuan)"))
     stored_value_returned = _money(_("stored value returned"))
+    # Kept lines no longer reaching a coupon's threshold: the discount they carried, taken back
+    # from what this refund returns (see sales.services.refund_sale).
+    coupon_clawback = _money(_("coupon discount taken back"))
+    clawed_coupons = models.JSONField(_("coupons taken back"), default=dict, blank=True)
+    coupons_returned = models.JSONField(_("coupons returned"), default=list, blank=True)
     return_entry = _entry(_("points given back entry"))
     reverse_entry = _entry(_("points taken back entry"))
     points_after = models.IntegerField(_("points after"), default=0)
@@ -240,3 +245,30 @@ class RefundLine(models.Model):
 
     def __str__(self):
         return f"{self.sale_line.sku} × {self.qty}"
+
+
+class SaleCoupon(models.Model):
+    """A coupon a sale used, with its discount and that discount's share of each line (by line
+    number): a refund gives back exactly the share of the lines it takes."""
+
+    sale = models.ForeignKey(
+        Sale, verbose_name=_("sale"), on_delete=models.CASCADE, related_name="coupons"
+    )
+    coupon = models.ForeignKey(
+        "coupons.Coupon",
+        verbose_name=_("coupon"),
+        on_delete=models.PROTECT,
+        related_name="sale_uses",
+    )
+    discount = _money(_("discount"))
+    lines = models.JSONField(_("discount by line"), default=dict)
+
+    class Meta:
+        verbose_name = _("coupon used on a sale")
+        verbose_name_plural = _("coupons used on sales")
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "coupon"], name="salecoupon_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.sale} {self.coupon}"

@@ -2,6 +2,7 @@
 only through loyalty.ledger, stored value through wallet's services, the member's visit and tier
 through members' services; this module writes only sales' own tables."""
 
+import functools
 import hashlib
 import json
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -13,6 +14,12 @@ from django.utils.translation import gettext as _
 
 from core.money import CENT, ZERO, allocate, allocate_money
 from core.sql import Statement, insert_sql, load, lock_clause, select_list
+from coupons import ledger as coupon_ledger
+from coupons import selectors as coupon_selectors
+from coupons import services as coupon_services
+from coupons import terms as coupon_terms
+from coupons.codes import normalize as normalize_code
+from coupons.exceptions import CouponNotUsable
 from loyalty import rulebook
 from loyalty.exceptions import InsufficientPoints, RedemptionNotAllowed
 from loyalty.ledger import add_sale_points, move_tier_progress, open_account, post_points_entry
@@ -43,7 +50,7 @@ from wallet.models import Wallet
 from wallet.services import pay_with_stored_value, refund_stored_value
 
 from .exceptions import DuplicateReceipt, DuplicateRefund, InvalidSale, RefundExceedsSale
-from .models import Refund, RefundLine, Sale, SaleLine
+from .models import Refund, RefundLine, Sale, SaleCoupon, SaleLine
 
 QTY = Decimal("0.001")
 
@@ -56,7 +63,7 @@ def _money(value, field):
     return amount
 
 
-def _clean_lines(lines):
+def clean_lines(lines):
     if not lines:
         raise InvalidSale(fields={"lines": [_("A sale needs at least one line.")]})
     cleaned = []
@@ -88,8 +95,15 @@ def _fingerprint(**body):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _plan(*, book, store, member, lines, total, redeem_points, account_balance, at, tier):
-    """Everything a sale would do, without writing: redemption, offsets, earning."""
+def _plan(
+    *, book, store, member, lines, total, redeem_points, account_balance, at, tier, coupons=None
+):
+    """Everything a sale would do, without writing: coupons first (their per-line discount in
+    `coupons`), then the points offset on what the lines still cost, then earning on what is
+    left to pay."""
+    coupons = coupons or [ZERO] * len(lines)
+    lines = [{**ln, "amount": ln["amount"] - c} for ln, c in zip(lines, coupons, strict=True)]
+    total = total - sum(coupons, ZERO)
     rule = redemption_rule_for(store=store, at=at, book=book) if redeem_points else None
     if redeem_points:
         if rule is None:
@@ -139,12 +153,45 @@ def _plan(*, book, store, member, lines, total, redeem_points, account_balance, 
     }
 
 
+def evaluate_coupons(*, store, member, lines, coupon_codes=(), at=None):
+    """No side effects: what the coupons in `coupon_codes` take off the basket, applied as a
+    sale would, and what each coupon the member holds would do on it, with why not.
+    Returns (outcomes for the till's list, discount per line of the codes applied)."""
+    at = at or timezone.now()
+    mine, asked_coupons, asked = coupon_selectors.for_basket(member, coupon_codes, at=at)
+    applied, per_line = coupon_terms.apply(
+        asked_coupons, lines=lines, member=member, store=store, at=at, asked=asked
+    )
+    listed = {o.code: o for o in applied}
+    asked_codes = {normalize_code(code) for code in listed}
+    for coupon in mine:
+        if coupon.code not in asked_codes:
+            listed[coupon.code] = coupon_terms.evaluate(
+                coupon, lines=lines, member=member, store=store, at=at
+            )
+    return list(listed.values()), per_line
+
+
+def coupon_answer(outcome):
+    """A coupon in the quote's and /coupons/evaluate's list (API.md)."""
+    return {
+        "code": outcome.code,
+        "name": outcome.name,
+        "applicable": outcome.applicable,
+        "reason": outcome.reason,
+        "discount": outcome.discount,
+        "shortfall": outcome.shortfall,
+    }
+
+
 def quote_sale(*, store, member, lines, redeem_points=0, coupon_codes=(), at=None) -> dict:
     """No side effects: the points a basket would earn, the most points it may redeem and the
-    offset they pay for, the redemption rule's minimum and step, and what the cashier would
-    still collect. Raises the same errors `post_sale` would for `redeem_points`."""
+    offset they pay for, the redemption rule's minimum and step, every coupon the member holds
+    with whether and why it applies (the codes in `coupon_codes` applied as a sale would), and
+    what the cashier would still collect. Raises the same errors `post_sale` would for
+    `redeem_points`."""
     at = at or timezone.now()
-    lines = _clean_lines(lines)
+    lines = clean_lines(lines)
     total = sum((ln["amount"] for ln in lines), ZERO)
     available = (
         PointsLot.objects.filter(account__member=member, remaining__gt=0)
@@ -154,10 +201,17 @@ def quote_sale(*, store, member, lines, redeem_points=0, coupon_codes=(), at=Non
     )
     balance = PointsAccount.objects.filter(member=member).values_list("balance", flat=True)
     available = min(available, balance.first() or 0)
+    outcomes, per_line_coupons = evaluate_coupons(
+        store=store, member=member, lines=lines, coupon_codes=coupon_codes, at=at
+    )
+    coupon_discount = sum(per_line_coupons, ZERO)
+    net = [
+        {**ln, "amount": ln["amount"] - c} for ln, c in zip(lines, per_line_coupons, strict=True)
+    ]
     book = rulebook.get()
     rule = redemption_rule_for(store=store, at=at, book=book)
     max_points, _eligible = redemption_limits(
-        rule=rule, lines=lines, total=total, available=available
+        rule=rule, lines=net, total=total - coupon_discount, available=available
     )
     plan = _plan(
         book=book,
@@ -169,8 +223,8 @@ def quote_sale(*, store, member, lines, redeem_points=0, coupon_codes=(), at=Non
         account_balance=available,
         at=at,
         tier=book.tier(member.tier_id),
+        coupons=per_line_coupons,
     )
-    coupon_discount = ZERO
     return {
         "points_to_earn": sum(plan["per_line"]),
         "max_redeem_points": max_points,
@@ -182,7 +236,7 @@ def quote_sale(*, store, member, lines, redeem_points=0, coupon_codes=(), at=Non
         "coupon_discount": coupon_discount,
         "amount_due": total - plan["offset"] - coupon_discount,
         "points_available": available,
-        "coupons": [],
+        "coupons": [coupon_answer(o) for o in outcomes],
     }
 
 
@@ -284,15 +338,14 @@ def _post_sale(
     receipt_no = str(receipt_no or "").strip()
     if not receipt_no:
         raise InvalidSale(fields={"receipt_no": [_("Required.")]})
-    lines = _clean_lines(lines)
+    lines = clean_lines(lines)
     total = _money(total, "total")
     if total != sum((ln["amount"] for ln in lines), ZERO):
         raise InvalidSale(fields={"total": [_("The total is not the sum of the lines.")]})
     redeem_points = int(redeem_points or 0)
     if redeem_points < 0:
         raise InvalidSale(fields={"redeem_points": [_("Cannot be negative.")]})
-    if coupon_codes:
-        raise InvalidSale(fields={"coupon_codes": [_("Coupons are not accepted yet.")]})
+    coupon_codes = [str(code) for code in coupon_codes or ()]
     stored_value_amount = _money(stored_value_amount, "stored_value_amount")
     fingerprint = _fingerprint(
         member=member.pk,
@@ -320,6 +373,10 @@ def _post_sale(
     member._state.fields_cache.pop("tier", None)
     placed = next((t for t in tiers if t.pk == tier_id), None)  # None: not placed yet
     tier = book.tier(tier_id)
+    coupons, per_line_coupons = _coupons_for_sale(
+        store=store, member=member, lines=lines, coupon_codes=coupon_codes, at=at
+    )
+    coupon_discount = sum(per_line_coupons, ZERO)
     plan = _plan(
         book=book,
         store=store,
@@ -330,12 +387,16 @@ def _post_sale(
         account_balance=account.balance,
         at=at,
         tier=tier,
+        coupons=per_line_coupons,
     )
     # What the member pays (stored value counts as paid): it earns points and tier progress.
-    paid_amount = total - plan["offset"]
+    paid_amount = total - plan["offset"] - coupon_discount
     if stored_value_amount < 0 or stored_value_amount > paid_amount:
         raise InvalidSale(fields={"stored_value_amount": [_("More than the amount due.")]})
-    paid = [ln["amount"] - off for ln, off in zip(lines, plan["offsets"], strict=True)]
+    paid = [
+        ln["amount"] - off - c
+        for ln, off, c in zip(lines, plan["offsets"], per_line_coupons, strict=True)
+    ]
     stored_shares = allocate_money(stored_value_amount, paid)
     wallet_entry = None
     if stored_value_amount:
@@ -390,6 +451,7 @@ def _post_sale(
         receipt_no=receipt_no,
         total=total,
         offset_amount=plan["offset"],
+        coupon_discount=coupon_discount,
         amount_due=paid_amount,
         stored_value_amount=stored_value_amount,
         points_earned=points_earned,
@@ -416,6 +478,7 @@ def _post_sale(
             points_redeemed=plan["points_shares"][i],
             offset_amount=plan["offsets"][i],
             stored_value_amount=stored_shares[i],
+            coupon_discount=per_line_coupons[i],
             earning=plan["detail"][i],
         )
         for i, ln in enumerate(lines)
@@ -461,10 +524,33 @@ def _post_sale(
         at=at,
         tier_move=(tier_id, new_tier.pk) if new_tier is not None else None,
     )
+    taken = {}
+    if coupons:
+        _add_coupons(statement, sale=sale, coupons=coupons, terminal=terminal, actor=actor)
+        statement.select(
+            coupon_ledger.add_take(
+                statement,
+                coupons=[o.coupon for o in coupons],
+                discounts={o.coupon.pk: o.discount for o in coupons},
+                store=store,
+                terminal=terminal,
+                reference=f"{store.code}/{receipt_no}",
+                source=source,
+                actor=actor,
+                at=at,
+            ),
+            lambda value: taken.update(count=value),
+        )
     statement.select("(SELECT id FROM new_sale)", _receive_sale_id(sale))
     if upgraded:
         statement.select(upgraded, lambda value: moved.update(tier=value))
     statement.execute()
+    if coupons and taken["count"] != len(coupons):
+        # Another till's sale took one of them first (its conditional update won): refused
+        # whole, nothing of this sale stays.
+        raise CouponNotUsable(
+            fields={"coupon_codes": [f"{o.code}: {coupon_terms.USED}" for o in coupons]}
+        )
     for line in sale_lines:
         line.sale = sale
     if new_tier is not None and moved.get("tier"):
@@ -485,6 +571,19 @@ def _post_sale(
         current = Member.objects.filter(pk=member.pk).values_list("tier_id", flat=True).get()
         sale.tier_after_id = current
         Sale.objects.filter(pk=sale.pk).update(tier_after_id=current)
+    if member.last_visit_at is None:
+        # The member's first purchase: its coupons once this sale is committed (a failure there
+        # never fails the sale; the daily job issues what was missed).
+        transaction.on_commit(
+            functools.partial(
+                coupon_services.issue_first_purchase_coupons,
+                member_id=member.pk,
+                store=store,
+                source=source,
+                actor=actor,
+            ),
+            robust=True,
+        )
     member.last_visit_at = at
     if referral is not None:
         # Both sides, once, in this transaction: the till prints the balance with the bonus.
@@ -500,6 +599,37 @@ def _post_sale(
         )
     sale.replayed = False
     return sale
+
+
+def _coupons_for_sale(*, store, member, lines, coupon_codes, at):
+    """The coupons the till asked for, applied (coupons.terms), and their discount per line;
+    CouponNotUsable naming each code that cannot be used and why."""
+    if not coupon_codes:
+        return [], [ZERO] * len(lines)
+    if len({normalize_code(code) for code in coupon_codes}) != len(coupon_codes):
+        raise InvalidSale(fields={"coupon_codes": [_("A coupon code is listed twice.")]})
+    _mine, asked_coupons, asked = coupon_selectors.for_basket(member, coupon_codes, at=at)
+    outcomes, per_line = coupon_terms.apply(
+        asked_coupons, lines=lines, member=member, store=store, at=at, asked=asked
+    )
+    refused = [f"{o.code}: {o.reason}" for o in outcomes if not o.applicable]
+    if refused:
+        raise CouponNotUsable(fields={"coupon_codes": refused})
+    return outcomes, per_line
+
+
+def _add_coupons(statement, *, sale, coupons, terminal, actor):
+    """The sale's record of each coupon it used, with its discount by line number."""
+    rows = [
+        SaleCoupon(
+            coupon=o.coupon,
+            discount=o.discount,
+            lines={str(i + 1): str(share) for i, share in enumerate(o.shares) if share},
+        )
+        for o in coupons
+    ]
+    sql, values = insert_sql(SaleCoupon, rows, expressions={"sale_id": "(SELECT id FROM new_sale)"})
+    statement.add("sale_coupons", sql, values)
 
 
 def _occasion(sale):
@@ -593,16 +723,34 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
     left = {ln.pk: ln.qty - (done.get(ln.pk, {}).get("qty") or 0) for ln in sale_lines}
     wanted = _wanted(sale_lines, left, lines)
 
+    uses = list(sale.coupons.select_related("coupon__version", "coupon__template"))
+    clawed = set()  # coupons whose discount on the kept lines an earlier refund took back
+    for earlier in sale.refunds.all():
+        clawed.update(earlier.clawed_coupons)
+    taken = {}
+    for line, qty, _amount in wanted:
+        taken[line.pk] = taken.get(line.pk, 0) + qty
+
     refund_lines = []
     for line, qty, amount in wanted:
         before = line.qty - left[line.pk]
         after = before + qty
-        due = line.amount - line.offset_amount - line.coupon_discount
         amount_left = line.amount - (done.get(line.pk, {}).get("amount") or ZERO)
         if amount is None:
             amount = _cumulative(line.amount, before, after, line.qty)
         if amount > amount_left:
             raise RefundExceedsSale(fields={"lines": [f"{line.sku}: ¥{amount} > ¥{amount_left}"]})
+        # The coupon discount these units carried, coupon by coupon: not paid back (the member
+        # never paid it), unless a coupon's discount on them was already taken back.
+        kept_back = sum(
+            (
+                _cumulative(_line_share(use, line), before, after, line.qty)
+                for use in uses
+                if use.coupon.code not in clawed
+            ),
+            ZERO,
+        )
+        offset_returned = _cumulative(line.offset_amount, before, after, line.qty)
         refund_lines.append(
             RefundLine(
                 sale_line=line,
@@ -610,14 +758,17 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
                 amount=amount,
                 points_reversed=_cumulative(line.points_earned, before, after, line.qty),
                 points_returned=_cumulative(line.points_redeemed, before, after, line.qty),
-                offset_returned=_cumulative(line.offset_amount, before, after, line.qty),
+                offset_returned=offset_returned,
                 stored_value_returned=_cumulative(
                     line.stored_value_amount, before, after, line.qty
                 ),
-                coupon_returned=_cumulative(line.coupon_discount, before, after, line.qty),
+                coupon_returned=kept_back,
             )
         )
-        refund_lines[-1].due = _cumulative(due, before, after, line.qty)
+        gross = _cumulative(line.amount, before, after, line.qty)
+        refund_lines[-1].due = gross - offset_returned - kept_back
+    wholly = all(left[ln.pk] == taken.get(ln.pk, 0) for ln in sale_lines)
+    clawbacks = {} if wholly else _coupon_clawbacks(uses, sale_lines, left, taken, clawed)
 
     def total(field):
         return sum((getattr(rl, field) for rl in refund_lines), 0)
@@ -639,6 +790,10 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         actor=actor,
         created_at=at,
     )
+    # Taken back from what this refund pays in cash, never more than it pays.
+    cash = refund.amount_due - refund.stored_value_returned
+    refund.coupon_clawback = min(sum(clawbacks.values(), ZERO), max(cash, ZERO))
+    refund.clawed_coupons = {code: str(amount) for code, amount in clawbacks.items()}
     for rl in refund_lines:
         rl.refund = refund
     RefundLine.objects.bulk_create(refund_lines)
@@ -687,8 +842,23 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
             key=f"refund:{refund.pk}",
         )
         stored_value_after = wallet_entry.principal_after + wallet_entry.bonus_after
-    taken = {line.pk: qty for line, qty, _amount in wanted}
-    if sale.referral_bonus and all(left[ln.pk] == taken.get(ln.pk, 0) for ln in sale_lines):
+    refund.coupons_returned = []
+    if wholly:
+        # The whole sale came back: its coupons come back to the member (expired if past their
+        # date), unless their terms say a used coupon is never returned.
+        for use in uses:
+            if use.coupon.version.refund_policy == use.coupon.version.RefundPolicy.RETURN:
+                coupon_ledger.give_back(
+                    coupon=use.coupon,
+                    reference=refund_no,
+                    source=source,
+                    actor=actor,
+                    store=sale.store,
+                    terminal=terminal,
+                    at=at,
+                )
+                refund.coupons_returned.append(use.coupon.code)
+    if sale.referral_bonus and wholly:
         # The sale that qualified for the referral is wholly refunded: take both sides back.
         reversal = reverse_referral_bonus(
             member=member,
@@ -702,7 +872,10 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         if reversal is not None:
             points_after = reversal.balance_after
     move_tier_progress(
-        account=account, spend=-refund.amount_due, points=-refund.points_reversed, at=at
+        account=account,
+        spend=-refund.amount_due + refund.coupon_clawback,
+        points=-refund.points_reversed,
+        at=at,
     )
     # The balances right after this refund, under its locks: what the till prints.
     if points_after is None:
@@ -711,10 +884,50 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         stored_value_after = _stored_value_of(member)
     refund.points_after, refund.stored_value_after = points_after, stored_value_after
     refund.save(
-        update_fields=["return_entry", "reverse_entry", "points_after", "stored_value_after"]
+        update_fields=[
+            "return_entry",
+            "reverse_entry",
+            "points_after",
+            "stored_value_after",
+            "coupon_clawback",
+            "clawed_coupons",
+            "coupons_returned",
+        ]
     )
     refund.replayed = False
     return refund
+
+
+def _line_share(use, line):
+    return Decimal(use.lines.get(str(line.line_no), "0"))
+
+
+def _coupon_clawbacks(uses, sale_lines, left, taken, clawed):
+    """{coupon code: amount} this refund takes back: for each coupon not taken back yet whose
+    lines kept after this refund no longer reach its threshold, the discount those kept units
+    still carry. The rule, so a partial refund never keeps a discount the kept lines do not
+    qualify for: a refunded line returns its money net of its coupon share; if what is kept
+    then falls below a coupon's threshold, the share of the kept lines is taken back from
+    what the refund returns (the coupon itself comes back only with a whole refund)."""
+    clawbacks = {}
+    for use in uses:
+        code, version = use.coupon.code, use.coupon.version
+        if code in clawed or not version.threshold:
+            continue
+        covered = [ln for ln in sale_lines if _line_share(use, ln)]
+        kept_units = {ln.pk: left[ln.pk] - taken.get(ln.pk, 0) for ln in covered}
+        kept_value = sum((_share(ln.amount, kept_units[ln.pk], ln.qty) for ln in covered), ZERO)
+        if not kept_value or kept_value >= version.threshold:
+            continue
+        clawbacks[code] = sum(
+            (
+                _line_share(use, ln)
+                - _share(_line_share(use, ln), ln.qty - kept_units[ln.pk], ln.qty)
+                for ln in covered
+            ),
+            ZERO,
+        )
+    return clawbacks
 
 
 def _stored_value_of(member):

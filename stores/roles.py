@@ -11,7 +11,16 @@ HEAD_OFFICE = "总部"
 STORE_MANAGER = "门店店长"
 CASHIER = "收银员"
 
-OUR_APPS = ("stores", "members", "loyalty", "wallet", "countcards", "sales", "campaigns")
+OUR_APPS = (
+    "stores",
+    "members",
+    "loyalty",
+    "wallet",
+    "countcards",
+    "coupons",
+    "sales",
+    "campaigns",
+)
 
 ROLES = {
     HEAD_OFFICE: {
@@ -31,6 +40,7 @@ ROLES = {
             "loyalty": ("view",),
             "wallet": ("view", "add", "change"),
             "countcards": ("view", "add", "change"),
+            "coupons": ("view",),
             "sales": ("view",),
             "campaigns": ("view",),
         },
@@ -43,6 +53,7 @@ ROLES = {
             "loyalty": ("view",),
             "wallet": ("view", "add"),
             "countcards": ("view", "add"),
+            "coupons": ("view",),
             "sales": ("view",),
         },
         "extra": [],
@@ -59,6 +70,8 @@ LEDGER_MODELS = {
     "walletentry",
     "tierchange",
     "countcardentry",
+    "couponevent",
+    "couponholding",
 }
 
 

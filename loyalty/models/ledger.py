@@ -72,6 +72,7 @@ class PointsEntry(LedgerEntryBase):
         ADJUST = "adjust", _("Manual adjustment")
         REDEEM = "redeem", _("Offset at the till")
         GIFT = "gift", _("Gift redemption")
+        COUPON = "coupon", _("Exchanged for a coupon")
         EARN_REVERSAL = "earn_reversal", _("Refund: earned points taken back")
         REDEEM_REVERSAL = "redeem_reversal", _("Refund: spent points given back")
         BONUS_REVERSAL = "bonus_reversal", _("Refund: bonus taken back")

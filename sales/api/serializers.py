@@ -27,7 +27,11 @@ class ExpiringPointsSerializer(serializers.Serializer):
 class CouponSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
-    expires_at = serializers.DateTimeField(allow_null=True)
+    kind = serializers.CharField(help_text=gettext_lazy("cash, percent or free_item"))
+    face_value = serializers.DecimalField(**MONEY)
+    threshold = serializers.DecimalField(**MONEY)
+    valid_from = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(help_text=gettext_lazy("The last second it works."))
 
 
 class MemberSummarySerializer(serializers.Serializer):
@@ -52,10 +56,23 @@ class SaleLineSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
 
 
+def coupon_codes_field():
+    return serializers.ListField(
+        child=serializers.CharField(max_length=40), max_length=20, required=False, default=list
+    )
+
+
 class QuoteSerializer(serializers.Serializer):
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
     redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    coupon_codes = coupon_codes_field()
+
+
+class EvaluateSerializer(serializers.Serializer):
+    member = MemberRefSerializer(required=False)
+    lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
+    coupon_codes = coupon_codes_field()
 
 
 class QuoteCouponSerializer(serializers.Serializer):
@@ -85,15 +102,18 @@ class QuoteResultSerializer(serializers.Serializer):
     coupons = QuoteCouponSerializer(many=True)
 
 
+class EvaluateResultSerializer(serializers.Serializer):
+    coupon_discount = serializers.DecimalField(**MONEY)
+    coupons = QuoteCouponSerializer(many=True)
+
+
 class SaleSerializer(serializers.Serializer):
     receipt_no = serializers.CharField(max_length=40, validators=[DOCUMENT_NO])
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
     total = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
     redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
-    coupon_codes = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, default=list, max_length=20
-    )
+    coupon_codes = coupon_codes_field()
     stored_value_amount = serializers.DecimalField(
         **MONEY_IN, min_value=Decimal("0.00"), required=False, default=Decimal("0.00")
     )

@@ -8,6 +8,8 @@ card opening answer with points, stored value and count cards, so they live here
 ledger.
 """
 
+from decimal import Decimal
+
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -145,7 +147,12 @@ def sale_answer(sale):
             "points_redeemed": sale.points_redeemed,
             "offset_amount": sale.offset_amount,
             "coupon_discount": sale.coupon_discount,
-            "coupons_used": [],
+            "coupons_used": [
+                {"code": use.coupon.code, "discount": use.discount}
+                for use in sale.coupons.select_related("coupon").order_by("pk")
+            ]
+            if sale.coupon_discount
+            else [],
             "stored_value_used": sale.stored_value_amount,
             # Sale.amount_due is what the member paid (it earns points); the till collects
             # that less what stored value paid.
@@ -165,8 +172,10 @@ def refund_answer(refund):
             "points_reversed": refund.points_reversed,
             "points_returned": refund.points_returned,
             "stored_value_returned": refund.stored_value_returned,
-            "cash_returned": refund.amount_due - refund.stored_value_returned,
-            "coupons_returned": [],
+            "cash_returned": refund.amount_due
+            - refund.stored_value_returned
+            - refund.coupon_clawback,
+            "coupons_returned": refund.coupons_returned,
             "points": refund.points_after,
             "stored_value": refund.stored_value_after,
         }
@@ -231,8 +240,65 @@ class QuoteView(TillAPIView):
             member=member,
             lines=data.validated_data["lines"],
             redeem_points=data.validated_data["redeem_points"],
+            coupon_codes=data.validated_data["coupon_codes"],
         )
         return Response(s.QuoteResultSerializer(quote).data)
+
+
+class CouponEvaluateView(TillAPIView):
+    """What coupons do to a basket; changes nothing, so it needs no Idempotency-Key. Without a
+    member, only printed coupons can be checked (a code in the till's hand)."""
+
+    @extend_schema(
+        operation_id="coupons_evaluate",
+        summary="Check coupons against a basket (changes nothing)",
+        request=s.EvaluateSerializer,
+        responses={
+            200: s.EvaluateResultSerializer,
+            **error_responses("invalid", "member_not_found", "member_inactive", post="read"),
+        },
+        examples=[
+            OpenApiExample(
+                "evaluate",
+                value={"member": MEMBER, "lines": LINES, "coupon_codes": ["K7Q2M9XW4RTA8"]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "result",
+                value={
+                    "coupon_discount": "0.00",
+                    "coupons": [
+                        {
+                            "code": "K7Q2M9XW4RTA8",
+                            "name": "满50减10",
+                            "applicable": False,
+                            "reason": "coupon_threshold_not_met",
+                            "discount": "0.00",
+                            "shortfall": "31.50",
+                        }
+                    ],
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        data = s.EvaluateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ref = data.validated_data.get("member")
+        member = resolve_member(ref) if ref else None
+        lines = sales_services.clean_lines(data.validated_data["lines"])
+        outcomes, per_line = sales_services.evaluate_coupons(
+            store=self.store,
+            member=member,
+            lines=lines,
+            coupon_codes=data.validated_data["coupon_codes"],
+        )
+        body = {
+            "coupon_discount": sum(per_line, Decimal("0.00")),
+            "coupons": [sales_services.coupon_answer(o) for o in outcomes],
+        }
+        return Response(s.EvaluateResultSerializer(body).data)
 
 
 class SaleView(IdempotentTillAPIView):
@@ -251,6 +317,7 @@ class SaleView(IdempotentTillAPIView):
                 "insufficient_points",
                 "redemption_not_allowed",
                 "insufficient_stored_value",
+                "coupon_not_usable",
                 post=True,
             ),
         },

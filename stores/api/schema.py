@@ -36,6 +36,9 @@ ERROR_CODES = {
     "recharge_plan_not_available": (422, "This recharge plan is not available here and now."),
     "out_of_stock": (422, "This gift is out of stock in this store."),
     "count_card_not_usable": (422, "This count card has no visits left or has expired."),
+    "coupon_not_usable": (422, "A coupon cannot be used on this sale."),
+    "coupon_not_available": (422, "This coupon is not available."),
+    "duplicate_exchange": (409, "This exchange number was already used with another exchange."),
     "throttled": (429, "Request was throttled. Expected available in 3 seconds."),
     "server_error": (500, "Internal error. Quote request id 4f1c… to support."),
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("loyalty.api.urls")),
     path("", include("wallet.api.urls")),
     path("", include("countcards.api.urls")),
+    path("", include("coupons.api.urls")),
     # Last: any other path under /api/v1/ answers 404 in the API's error shape.
     re_path(r"^.*$", views.NotFoundView.as_view()),
 ]

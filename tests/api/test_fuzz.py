@@ -35,6 +35,9 @@ OPERATIONS = [
     ("GET", "/api/v1/gifts"),
     ("POST", "/api/v1/gifts/redemptions"),
     ("POST", "/api/v1/count-cards/visits"),
+    ("POST", "/api/v1/coupons/evaluate"),
+    ("GET", "/api/v1/coupons/exchangeable"),
+    ("POST", "/api/v1/coupons/exchanges"),
 ]
 
 

@@ -80,8 +80,9 @@ def test_it_answers_a_lookup_without_a_key_field_with_400(api, zhang):
 
 
 def test_it_looks_up_in_a_bounded_number_of_queries(api, zhang, django_assert_max_num_queries):
-    # key, member, account, expiring lots, wallet, count cards (+1 for last_seen once a minute)
-    with django_assert_max_num_queries(7):
+    # key, member, account, expiring lots, wallet, count cards, coupons (+1 for last_seen once
+    # a minute)
+    with django_assert_max_num_queries(8):
         assert api.get(LOOKUP, {"phone": "13812345678"}).status_code == 200
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from countcards.models import CountCardEntry, MemberCountCard
+from coupons.models import Coupon, CouponEvent, CouponHolding
 from loyalty.models import LotConsumption, PointsAccount, PointsEntry, PointsLot, TierProgress
 from members.models import TierChange
 from tests.writer_scan import scan
@@ -19,6 +20,7 @@ WRITERS = {
     "wallet/ledger.py": [Wallet, WalletEntry],
     "countcards/ledger.py": [MemberCountCard, CountCardEntry],
     "members/services/members.py": [TierChange],
+    "coupons/ledger.py": [Coupon, CouponEvent, CouponHolding],
 }
 
 
@@ -50,7 +52,7 @@ def test_it_finds_no_ledger_writer_outside_the_ledger_modules():
 
 def test_it_scans_every_app_module():
     scanned = {rel.split("/")[0] for rel, _source in _project_files()}
-    assert {"core", "members", "loyalty", "wallet", "countcards", "sales"} <= scanned
+    assert {"core", "members", "loyalty", "wallet", "countcards", "coupons", "sales"} <= scanned
 
 
 STRAY_WRITES = {

@@ -11,6 +11,7 @@ from seeds.chain import ADMIN_PASSWORD, ADMIN_USERNAME, MANAGER_PASSWORD, seed_c
 MODULES = [
     "loyalty.demo",
     "members.demo",
+    "coupons.demo",
     "sales.demo",
     "wallet.demo",
     "countcards.demo",

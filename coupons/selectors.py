@@ -1,0 +1,130 @@
+"""Reusable reads of coupons: what a member holds, what a basket's codes are."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from . import codes as coupon_codes
+from .models import Coupon, CouponTemplateVersion
+
+
+def _with_store_ids(coupons):
+    """Give each listed-stores version its store ids (one query for all of them)."""
+    versions = {
+        c.version_id: c.version
+        for c in coupons
+        if c.version.stores == CouponTemplateVersion.Stores.LISTED
+    }
+    for version in versions.values():
+        version.store_ids = set()
+    if versions:
+        through = CouponTemplateVersion.store_list.through
+        for version_id, store_id in through.objects.filter(
+            coupontemplateversion_id__in=list(versions)
+        ).values_list("coupontemplateversion_id", "store_id"):
+            versions[version_id].store_ids.add(store_id)
+    return coupons
+
+
+def held(member, *, at=None):
+    """The member's coupons usable now or later, soonest to expire first."""
+    if member is None:
+        return []
+    at = at or timezone.now()
+    found = list(
+        Coupon.objects.filter(
+            owner=member,
+            status=Coupon.Status.AVAILABLE,
+            valid_until__gte=at - timezone.timedelta(seconds=1),
+        )
+        .select_related("template", "version")
+        .order_by("valid_until", "pk")
+    )
+    return _with_store_ids(found)
+
+
+def for_basket(member, asked, *, at=None):
+    """(the member's coupons, the coupons of the codes asked for, the codes as asked): one
+    query for both. A code that cannot be a coupon code is not looked up at all."""
+    at = at or timezone.now()
+    asked = [str(code).strip() for code in asked]
+    lookup = [coupon_codes.normalize(code) for code in asked if coupon_codes.check_printed(code)]
+    condition = Q(code__in=lookup)
+    if member is not None:
+        condition |= Q(
+            owner=member,
+            status=Coupon.Status.AVAILABLE,
+            valid_until__gte=at - timezone.timedelta(seconds=1),
+        )
+    found = list(
+        Coupon.objects.filter(condition)
+        .select_related("template", "version")
+        .order_by("valid_until", "pk")
+    )
+    _with_store_ids(found)
+    mine = [c for c in found if member is not None and c.owner_id == member.pk
+            and c.status == Coupon.Status.AVAILABLE]  # fmt: skip
+    return mine, [c for c in found if c.code in lookup], asked
+
+
+def template_count_differences():
+    """Templates whose issued count is not the number of their coupons (available + used +
+    expired + voided): [(template, issued, counted)]."""
+    from django.db.models import Count
+
+    from .models import CouponTemplate
+
+    counted = dict(
+        Coupon.objects.values("template").annotate(n=Count("id")).values_list("template", "n")
+    )
+    return [
+        (t, t.issued, counted.get(t.pk, 0))
+        for t in CouponTemplate.objects.order_by("pk")
+        if t.issued != counted.get(t.pk, 0)
+    ]
+
+
+def holding_differences():
+    """(template id, member id, held, counted) where a member's holding is not the number of
+    their coupons of that template that are not voided."""
+    from django.db import connection
+
+    from .models import CouponHolding
+
+    holding, coupon = CouponHolding._meta.db_table, Coupon._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT h.template_id, h.member_id, h.held, COALESCE(c.n, 0) FROM {holding} h "
+            f"LEFT JOIN (SELECT template_id, owner_id, count(*) AS n FROM {coupon} "
+            "WHERE status <> %s AND owner_id IS NOT NULL GROUP BY template_id, owner_id) c "
+            "ON c.template_id = h.template_id AND c.owner_id = h.member_id "
+            "WHERE h.held <> COALESCE(c.n, 0)",
+            [Coupon.Status.VOIDED],
+        )
+        return cursor.fetchall()
+
+
+# The status each event leaves a coupon in.
+STATUS_AFTER = {
+    "issued": Coupon.Status.AVAILABLE,
+    "used": Coupon.Status.USED,
+    "returned": Coupon.Status.AVAILABLE,
+    "expired": Coupon.Status.EXPIRED,
+    "voided": Coupon.Status.VOIDED,
+}
+
+
+def event_differences():
+    """(code, status, last event) of coupons whose status is not what their last event left."""
+    from django.db import connection
+
+    from .models import CouponEvent
+
+    coupon, event = Coupon._meta.db_table, CouponEvent._meta.db_table
+    expected = " ".join(f"WHEN '{kind}' THEN '{status}'" for kind, status in STATUS_AFTER.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.code, c.status, e.kind FROM {coupon} c LEFT JOIN LATERAL "
+            f"(SELECT kind FROM {event} WHERE coupon_id = c.id ORDER BY id DESC LIMIT 1) e "
+            f"ON true WHERE e.kind IS NULL OR c.status <> CASE e.kind {expected} END"
+        )
+        return cursor.fetchall()
