@@ -100,6 +100,36 @@ def insert_sql(model, objs, *, expressions=None, returning=""):
     return (f"{sql} RETURNING {returning}" if returning else sql), params
 
 
+def insert_select_sql(model, *, select_from, expressions=None, constants=None, from_params=()):
+    """(sql, params): `INSERT INTO <model> (...) SELECT ... FROM <select_from>`, a row per row
+    of `select_from`. Each concrete field takes its SQL from `expressions` {attname: SQL over
+    `select_from`}, else a bound value from `constants` {attname: value, prepared as Django
+    saves it}, else its default: a field added later keeps the statement valid. A set-based
+    write of thousands of rows with a handful of parameters (arrays, say, in `from_params`)."""
+    expressions, constants = expressions or {}, constants or {}
+    fields = [f for f in _fields(model) if not f.primary_key and not f.generated]
+    unknown = (set(expressions) | set(constants)) - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
+    select, params = [], []
+    for field in fields:
+        if field.attname in expressions:
+            select.append(expressions[field.attname])
+            continue
+        if field.attname in constants:
+            value = constants[field.attname]
+        else:
+            value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
+        select.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    sql = (
+        f'INSERT INTO "{model._meta.db_table}" ({columns}) '
+        f"SELECT {', '.join(select)} FROM {select_from}"
+    )
+    return sql, [*params, *from_params]
+
+
 def update_sql(model, pk, changes):
     """(sql, params): UPDATE of `changes` ({field name: value}) on the row `pk` of `model`."""
     meta = model._meta

@@ -58,7 +58,24 @@ PANEL_COUPONS = 30
 # --- templates -------------------------------------------------------------------------------
 
 
-class CouponTemplateForm(forms.ModelForm):
+# The terms' fields (CouponTemplateVersion), declared once so the template form shows them
+# beside the template's own.
+TermsFields = type(
+    "TermsFields",
+    (forms.Form,),
+    {
+        **fields_for_model(CouponTemplateVersion, fields=TERMS_FIELDS),
+        "store_list": forms.ModelMultipleChoiceField(
+            queryset=Store.objects.filter(is_active=True).order_by("code"),
+            required=False,
+            label=_("listed stores"),
+            widget=admin.widgets.FilteredSelectMultiple(_("stores"), is_stacked=False),
+        ),
+    },
+)
+
+
+class CouponTemplateForm(forms.ModelForm, TermsFields):
     """The template and, on the same page, its terms: saving changed terms makes a new
     version (coupons already issued keep theirs)."""
 
@@ -80,13 +97,6 @@ class CouponTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields.update(fields_for_model(CouponTemplateVersion, fields=TERMS_FIELDS))
-        self.fields["store_list"] = forms.ModelMultipleChoiceField(
-            queryset=Store.objects.filter(is_active=True).order_by("code"),
-            required=False,
-            label=_("listed stores"),
-            widget=admin.widgets.FilteredSelectMultiple(_("stores"), is_stacked=False),
-        )
         version = self.instance.current_version if self.instance.pk else None
         if version is not None and not self.is_bound:
             for name in TERMS_FIELDS:

@@ -5,10 +5,11 @@ import secrets
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 characters
 RANDOM_LENGTH = 12
+_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
 
 
 def _check_char(body):
-    total = sum((i + 1) * ALPHABET.index(ch) for i, ch in enumerate(body))
+    total = sum((i + 1) * _INDEX[ch] for i, ch in enumerate(body))
     return ALPHABET[total % len(ALPHABET)]
 
 
@@ -18,7 +19,14 @@ def new_code():
 
 
 def new_codes(count):
-    return [new_code() for _ in range(count)]
+    """`count` fresh codes. 32 characters and 256 byte values: `byte % 32` picks each
+    character uniformly, from one call to the system's random source."""
+    pool = secrets.token_bytes(count * RANDOM_LENGTH)
+    made = []
+    for start in range(0, len(pool), RANDOM_LENGTH):
+        body = "".join(ALPHABET[b % 32] for b in pool[start : start + RANDOM_LENGTH])
+        made.append(body + _check_char(body))
+    return made
 
 
 def normalize(code):

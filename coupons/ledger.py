@@ -13,19 +13,19 @@ Issuing is set-based per chunk of members, in one transaction per chunk:
 4. one INSERT of the coupons and their ISSUED events.
 """
 
-import functools
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.sql import insert_sql
+from core.sql import insert_select_sql, insert_sql
 
 from . import codes
 from .models import Coupon, CouponEvent, CouponHolding, CouponTemplate
 
 Status = Coupon.Status
 Kind = CouponEvent.Kind
+BULK = 1000  # more members than this in one call: a chunk of a bulk job
 
 
 def _table(model):
@@ -66,15 +66,21 @@ def issue_to_members(
     member_ids = sorted(set(member_ids))
     if not member_ids:
         return Issued([])
-    keys = {m: f"{template.pk}:{m}:{occasion}" for m in member_ids}
+    key = (f"{template.pk}:", f":{occasion}")  # the issue key around the member id
     with connection.cursor() as cursor:
+        if len(member_ids) > BULK:
+            # A chunk of a bulk job: idempotent by issue key, so a crash right after COMMIT
+            # is recovered by running the job again; the commit need not wait for the WAL
+            # flush (this transaction only).
+            cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
-            f"SELECT {_col(Coupon, 'issue_key')} FROM {_table(Coupon)} "
-            f"WHERE {_col(Coupon, 'issue_key')} = ANY(%s)",
-            [list(keys.values())],
+            f"SELECT {_col(Coupon, 'owner')} FROM {_table(Coupon)} "
+            f"WHERE {_col(Coupon, 'issue_key')} IN "
+            "(SELECT %s || m::text || %s FROM unnest(%s::bigint[]) AS m)",
+            [*key, _array(member_ids)],
         )
         done = {row[0] for row in cursor.fetchall()}
-        candidates = [m for m in member_ids if keys[m] not in done]
+        candidates = [m for m in member_ids if m not in done]
         if not candidates:
             return Issued([])
         allowed = _hold(cursor, template, candidates, +1)
@@ -88,7 +94,7 @@ def issue_to_members(
             template=template,
             version=version,
             owners=granted,
-            keys=[keys[m] for m in granted],
+            keys=key,
             valid_from=valid_from,
             valid_until=valid_until,
             source=source,
@@ -132,6 +138,11 @@ def issue_printed(
     return [code for _id, code, _owner in created]
 
 
+def _array(values):
+    """A PostgreSQL array literal of numbers or codes (no quoting needed); None is NULL."""
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
+
+
 def _hold(cursor, template, member_ids, change):
     """Move the holdings of `member_ids` by `change` (+1: only below the limit; -1: give
     back). Returns the members whose holding moved."""
@@ -146,14 +157,14 @@ def _hold(cursor, template, member_ids, change):
             f"ON CONFLICT ({template_col}, {member_col}) DO UPDATE "
             f"SET {held} = {holding}.{held} + 1 WHERE {holding}.{held} < %s "
             f"RETURNING {member_col}",
-            [template.pk, member_ids, template.per_member_limit],
+            [template.pk, _array(member_ids), template.per_member_limit],
         )
         moved = {row[0] for row in cursor.fetchall()}
         return [m for m in member_ids if m in moved]
     cursor.execute(
         f"UPDATE {holding} SET {held} = {held} - 1 WHERE {template_col} = %s "
-        f"AND {member_col} = ANY(%s) AND {held} > 0",
-        [template.pk, member_ids],
+        f"AND {member_col} = ANY(%s::bigint[]) AND {held} > 0",
+        [template.pk, _array(member_ids)],
     )
     return member_ids
 
@@ -194,63 +205,81 @@ def _insert(
     at,
     points_entry=None,
 ):
+    """One statement: the coupons (fresh codes and owners as two arrays; `keys` a list, or
+    (prefix, suffix) around each owner's id) and their ISSUED events. A key another issuer
+    inserted meanwhile (or, never seen, a random code twice) is skipped by ON CONFLICT.
+    Returns [(id, code, owner id)] of those inserted."""
     if not owners:
         return []
-    coupons = [
-        Coupon(
-            code=code,
-            template=template,
-            version=version,
-            owner_id=owner,
-            status=Status.AVAILABLE,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            issue_key=key,
-            issued_at=at,
-            points_entry=points_entry,
-        )
-        for owner, key, code in zip(owners, keys, codes.new_codes(len(owners)), strict=True)
-    ]
-    sql, params = insert_sql(Coupon, coupons, returning="id, code, owner_id, issue_key")
-    # ON CONFLICT: a key another issuer inserted meanwhile, or (never seen) a random code twice.
-    sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ", 1)
-    cursor.execute(sql, params)
-    created = [(pk, code, owner) for pk, code, owner, _key in cursor.fetchall()]
-    _events(
-        cursor,
-        [pk for pk, _code, _owner in created],
-        kind=Kind.ISSUED,
-        source=source,
-        actor=actor,
-        store=store,
-        reference=reference,
-        at=at,
+    if isinstance(keys, tuple):
+        keyed = "(SELECT %s || t.owner::text || %s AS key) AS k"
+        key_params = list(keys)
+    else:
+        keyed = "unnest(%s::text[]) WITH ORDINALITY AS k(key, n) ON k.n = t.n"
+        key_params = [list(keys)]
+    coupons, coupons_params = insert_select_sql(
+        Coupon,
+        select_from=(
+            "unnest(%s::text[], %s::bigint[]) WITH ORDINALITY AS t(code, owner, n) "
+            f"{'CROSS JOIN LATERAL' if isinstance(keys, tuple) else 'JOIN'} {keyed}"
+        ),
+        expressions={"code": "t.code", "owner_id": "t.owner", "issue_key": "k.key"},
+        constants={
+            "template_id": template.pk,
+            "version_id": version.pk,
+            "status": Status.AVAILABLE,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "issued_at": at,
+            "points_entry_id": getattr(points_entry, "pk", None),
+        },
+        # Codes are letters and digits, ids are numbers: array literals need no quoting, and
+        # one string costs less to send than thousands of bound elements.
+        from_params=[_array(codes.new_codes(len(owners))), _array(owners), *key_params],
     )
-    return created
+    events, events_params = _events_from(
+        "new_coupons", kind=Kind.ISSUED, source=source, actor=actor, store=store,
+        reference=reference, at=at,
+    )  # fmt: skip
+    cursor.execute(
+        f"WITH new_coupons AS ({coupons} ON CONFLICT DO NOTHING RETURNING id, code, owner_id), "
+        f"issued AS ({events}) SELECT id, code, owner_id FROM new_coupons",
+        [*coupons_params, *events_params],
+    )
+    return cursor.fetchall()
+
+
+def _events_from(relation, *, kind, source, actor=None, store=None, terminal=None,
+                 reference="", at=None):  # fmt: skip
+    """(sql, params): an event of `kind` for every coupon id in `relation` (a CTE's `id`)."""
+    return insert_select_sql(
+        CouponEvent,
+        select_from=relation,
+        expressions={"coupon_id": f"{relation}.id"},
+        constants={
+            "kind": kind,
+            "source": source,
+            "actor_id": getattr(actor, "pk", None),
+            "store_id": getattr(store, "pk", None),
+            "terminal_id": getattr(terminal, "pk", None),
+            "reference": reference[:100],
+            "key": None,
+            "created_at": at or timezone.now(),
+        },
+    )
 
 
 def _events(cursor, coupon_ids, *, kind, source, actor=None, store=None, terminal=None,
-            reference="", at=None, discounts=None, key_suffix=None):  # fmt: skip
+            reference="", at=None):  # fmt: skip
     if not coupon_ids:
         return
-    discounts = discounts or {}
-    events = [
-        CouponEvent(
-            coupon_id=pk,
-            kind=kind,
-            discount=discounts.get(pk, 0),
-            source=source,
-            actor=actor,
-            store=store,
-            terminal=terminal,
-            reference=reference[:100],
-            key=f"coupon:{pk}:{kind}:{key_suffix}" if key_suffix else None,
-            created_at=at or timezone.now(),
-        )
-        for pk in coupon_ids
-    ]
-    sql, params = insert_sql(CouponEvent, events)
-    cursor.execute(sql, params)
+    sql, params = _events_from(
+        "picked", kind=kind, source=source, actor=actor, store=store, terminal=terminal,
+        reference=reference, at=at,
+    )  # fmt: skip
+    cursor.execute(
+        f"WITH picked AS (SELECT unnest(%s::bigint[]) AS id) {sql}", [list(coupon_ids), *params]
+    )
 
 
 # --- at the checkout ---------------------------------------------------------------------------
@@ -340,25 +369,24 @@ def void(*, coupon, reason, source, actor=None):
 
 def expire(*, as_of=None, source, actor=None, chunk_size=5000):
     """Mark every available coupon past its last second expired, with its event. Chunked (one
-    short transaction per chunk), idempotent: a rerun finds nothing more. Returns how many."""
+    short transaction and one statement per chunk), idempotent: a rerun finds nothing more.
+    Returns how many."""
     cutoff = (as_of or timezone.now()) - timezone.timedelta(seconds=1)
+    table, status = _table(Coupon), _col(Coupon, "status")
+    until = _col(Coupon, "valid_until")
+    events, events_params = _events_from("expired", kind=Kind.EXPIRED, source=source, actor=actor)
+    sql = (
+        f"WITH expired AS (UPDATE {table} SET {status} = %s WHERE id IN (SELECT id FROM {table} "
+        f"WHERE {status} = %s AND {until} <= %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        f"RETURNING id), logged AS ({events}) SELECT count(*) FROM expired"
+    )
     total = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_expire_sql(), [Status.EXPIRED, Status.AVAILABLE, cutoff, chunk_size])
-            ids = [row[0] for row in cursor.fetchall()]
-            _events(cursor, ids, kind=Kind.EXPIRED, source=source, actor=actor)
-        total += len(ids)
-        if len(ids) < chunk_size:
+            cursor.execute(
+                sql, [Status.EXPIRED, Status.AVAILABLE, cutoff, chunk_size, *events_params]
+            )
+            done = cursor.fetchone()[0]
+        total += done
+        if done < chunk_size:
             return total
-
-
-@functools.cache
-def _expire_sql():
-    table, status = _table(Coupon), _col(Coupon, "status")
-    until = _col(Coupon, "valid_until")
-    return (
-        f"UPDATE {table} SET {status} = %s WHERE id IN (SELECT id FROM {table} "
-        f"WHERE {status} = %s AND {until} < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
-        "RETURNING id"
-    )

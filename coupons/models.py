@@ -144,7 +144,7 @@ class CouponTemplateVersion(models.Model):
         decimal_places=2,
         default=ZERO,
         validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("100"))],
-        help_text=_("10 means 10% off the eligible items."),
+        help_text=_("10 means 10 percent off the eligible items (9折)."),
     )
     cap = _money(
         _("at most (yuan)"), null=True, blank=True, help_text=_("Percent and free item only.")

@@ -34,7 +34,7 @@ def held(member, *, at=None):
         Coupon.objects.filter(
             owner=member,
             status=Coupon.Status.AVAILABLE,
-            valid_until__gte=at - timezone.timedelta(seconds=1),
+            valid_until__gt=at - timezone.timedelta(seconds=1),
         )
         .select_related("template", "version")
         .order_by("valid_until", "pk")
@@ -53,7 +53,7 @@ def for_basket(member, asked, *, at=None):
         condition |= Q(
             owner=member,
             status=Coupon.Status.AVAILABLE,
-            valid_until__gte=at - timezone.timedelta(seconds=1),
+            valid_until__gt=at - timezone.timedelta(seconds=1),
         )
     found = list(
         Coupon.objects.filter(condition)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,12 +85,14 @@ def issue_coupons(
     at=None,
     chunk_size=CHUNK,
     progress=None,
+    keep_codes=False,
 ):
     """Issue one coupon of `template` to each member of `members` (a queryset, or member ids)
     for `occasion` (e.g. "manual:<token>", "registration", "birthday:2026", "campaign:12"):
     once per (template, member, occasion), so a rerun issues nothing twice; never past the
     template's total or a member's limit, however many issuers run at once. Set-based, one
-    transaction per chunk of members; `progress(done)` after each chunk. Returns IssueResult."""
+    transaction per chunk of members; `progress(done)` after each chunk. Returns IssueResult
+    (with the new codes when `keep_codes`: a million would not fit in memory for nothing)."""
     at = at or timezone.now()
     version = _issuable(template, at)
     valid_from, valid_until = validity_for(version, at)
@@ -117,7 +120,8 @@ def issue_coupons(
         result.issued += len(issued.coupons)
         result.refused_limit += issued.refused_limit
         result.refused_total += issued.refused_total
-        result.codes.extend(code for _id, code, _owner in issued.coupons)
+        if keep_codes:
+            result.codes.extend(code for _id, code, _owner in issued.coupons)
         done += len(chunk)
         if progress is not None:
             progress(done)
@@ -500,8 +504,15 @@ def check_terms(terms, *, store_ids=()):
         and terms["valid_until"] < terms["valid_from"]
     ):
         refuse("valid_until", _("The last day is before the first."))
-    if terms.get("validity") != Version.Validity.FIXED and (terms.get("valid_days") or 30) < 1:
-        refuse("valid_days", _("A coupon lasts at least one day."))
+    # The model's own limits (no negative money, at most 100%, at least one day, lengths).
+    try:
+        CouponTemplateVersion(**{k: v for k, v in terms.items() if k in TERMS_FIELDS}).clean_fields(
+            exclude=["template", "number", "created_by", "created_at"]
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                refuse(field, message)
     if errors:
         raise InvalidCouponTemplate(fields=errors)
 

@@ -11,6 +11,9 @@ def run_in_threads(fn, count):
 
     def worker(i):
         try:
+            # Connected before the start line: otherwise connecting staggers the threads and
+            # they may run one after another instead of at once.
+            connection.ensure_connection()
             barrier.wait()
             results[i] = fn()
         except Exception as exc:  # collected for the test to inspect

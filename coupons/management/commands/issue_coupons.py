@@ -48,6 +48,7 @@ class Command(BaseCommand):
                     members=[member.pk],
                     occasion=f"command:{run}:{n}",
                     source=Source.COMMAND,
+                    keep_codes=True,
                 )
             except DomainError as exc:
                 raise CommandError(str(exc.message)) from exc

@@ -1,0 +1,166 @@
+"""Refunds of sales that used coupons (API.md): a whole refund gives the coupons back (expired
+if past their date, with an event), a partial refund returns each line's money net of its
+coupon share, and kept lines that fall below a coupon's threshold give back the discount they
+still carry (the rule in sales.services._coupon_clawbacks)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from coupons.models import Coupon, CouponEvent, CouponTemplateVersion
+from tests.coupons.conftest import checkout, give, grant_points, line, make_template, refund
+
+pytestmark = pytest.mark.usefixtures("rules")
+
+
+def test_a_whole_refund_gives_the_coupon_back(member, cash10, check_ledgers):
+    coupon = give(cash10, member)
+    sale = checkout(member, [line("A", "60.00"), line("B", "40.00")], coupons=[coupon])
+
+    done = refund(sale)
+
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.AVAILABLE and coupon.used_at is None
+    assert done.coupons_returned == [coupon.code]
+    # The member paid ¥90: that is what comes back, not the ¥100 the lines cost.
+    assert done.amount_due == Decimal("90.00") and done.coupon_clawback == 0
+    assert list(coupon.events.order_by("id").values_list("kind", flat=True)) == [
+        "issued",
+        "used",
+        "returned",
+    ]
+    check_ledgers()
+
+
+def test_a_coupon_given_back_after_its_last_day_comes_back_expired(member, cash10, check_ledgers):
+    coupon = give(cash10, member)
+    sale = checkout(member, [line("A", "80.00")], coupons=[coupon])
+
+    with time_machine.travel(coupon.valid_until + timedelta(seconds=1), tick=False):
+        done = refund(sale)
+
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.EXPIRED
+    assert done.coupons_returned == [coupon.code]
+    kinds = list(coupon.events.order_by("id").values_list("kind", flat=True))
+    assert kinds[-2:] == [CouponEvent.Kind.RETURNED, CouponEvent.Kind.EXPIRED]
+    check_ledgers()
+
+
+def test_a_coupon_whose_terms_keep_it_used_is_not_given_back(member, check_ledgers):
+    kept = make_template(
+        "KEEP",
+        face_value=Decimal("5"),
+        refund_policy=CouponTemplateVersion.RefundPolicy.KEEP_USED,
+    )
+    coupon = give(kept, member)
+    sale = checkout(member, [line("A", "30.00")], coupons=[coupon])
+
+    done = refund(sale)
+
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.USED and done.coupons_returned == []
+    assert done.amount_due == Decimal("25.00")
+    check_ledgers()
+
+
+def test_a_partial_refund_returns_the_line_net_of_its_coupon_share(member, fresh90, check_ledgers):
+    # No threshold: the kept line keeps its own share of the discount.
+    coupon = give(fresh90, member)
+    sale = checkout(
+        member,
+        [line("F1", "100.00", category="fresh"), line("F2", "50.00", category="fresh")],
+        coupons=[coupon],
+    )
+    shares = {ln.sku: ln.coupon_discount for ln in sale.lines.all()}
+    assert shares == {"F1": Decimal("10.00"), "F2": Decimal("5.00")}
+
+    done = refund(sale, [{"sku": "F2", "qty": 1}])
+
+    assert done.amount_due == Decimal("45.00") and done.coupon_clawback == 0
+    assert done.coupons_returned == []
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.USED
+    check_ledgers()
+
+
+def test_kept_lines_below_the_threshold_give_back_the_discount_they_carry(
+    member, cash10, check_ledgers
+):
+    # 满50减10 on ¥40 + ¥30: shares ¥5.71 and ¥4.29. Refunding the ¥40 line leaves ¥30 kept,
+    # below ¥50: that line's ¥4.29 is taken back from the refund.
+    coupon = give(cash10, member)
+    sale = checkout(member, [line("A", "40.00"), line("B", "30.00")], coupons=[coupon])
+    shares = {ln.sku: ln.coupon_discount for ln in sale.lines.all()}
+    assert shares == {"A": Decimal("5.71"), "B": Decimal("4.29")}
+
+    done = refund(sale, [{"sku": "A", "qty": 1}])
+
+    assert done.amount_due == Decimal("34.29")  # ¥40 less its ¥5.71 share
+    assert done.coupon_clawback == Decimal("4.29")
+    assert done.clawed_coupons == {coupon.code: "4.29"}
+    # The member ends having paid ¥30 for the kept ¥30 line: no discount without the threshold.
+    assert sale.amount_due - (done.amount_due - done.coupon_clawback) == Decimal("30.00")
+    check_ledgers()
+
+
+def test_the_discount_is_taken_back_once_over_several_refunds(member, cash10, check_ledgers):
+    coupon = give(cash10, member)
+    sale = checkout(
+        member,
+        [line("A", "40.00"), line("B", "20.00"), line("C", "20.00")],
+        coupons=[coupon],
+    )
+
+    first = refund(sale, [{"sku": "A", "qty": 1}])  # keeps ¥40: below ¥50
+    second = refund(sale, [{"sku": "B", "qty": 1}])  # already taken back: not again
+    last = refund(sale)  # the rest: the whole sale is now refunded
+
+    assert first.coupon_clawback > 0
+    assert second.coupon_clawback == 0 and last.coupon_clawback == 0
+    paid_back = sum(r.amount_due - r.coupon_clawback for r in (first, second, last))
+    assert paid_back == sale.amount_due
+    coupon.refresh_from_db()
+    assert coupon.status == Coupon.Status.AVAILABLE and last.coupons_returned == [coupon.code]
+    check_ledgers()
+
+
+def test_a_kept_basket_above_the_threshold_keeps_its_discount(member, cash10, check_ledgers):
+    coupon = give(cash10, member)
+    sale = checkout(member, [line("A", "60.00"), line("B", "40.00")], coupons=[coupon])
+
+    done = refund(sale, [{"sku": "B", "qty": 1}])  # ¥60 kept: still above ¥50
+
+    assert done.coupon_clawback == 0 and done.amount_due == Decimal("36.00")
+    check_ledgers()
+
+
+def test_mixed_tenders_come_back_to_the_cent(member, cash10, check_ledgers):
+    from wallet.ledger import open_wallet
+    from wallet.services import recharge_wallet
+
+    open_wallet(member)
+    recharge_wallet(
+        member=member, amount=Decimal("25.00"), store=member.home_store, source="admin",
+        key="t-rc",
+    )  # fmt: skip
+    grant_points(member, 3000)
+    coupon = give(cash10, member)
+    sale = checkout(
+        member,
+        [line("A", "33.33"), line("B", "33.33"), line("C", "33.34")],
+        coupons=[coupon],
+        redeem_points=2000,
+        stored_value_amount=Decimal("25.00"),
+    )
+
+    parts = [refund(sale, [{"sku": sku, "qty": 1}]) for sku in ("A", "B", "C")]
+
+    assert sum(p.stored_value_returned for p in parts) == Decimal("25.00")
+    assert sum(p.offset_returned for p in parts) == sale.offset_amount
+    assert sum(p.points_returned for p in parts) == sale.points_redeemed
+    cash = sum(p.amount_due - p.stored_value_returned - p.coupon_clawback for p in parts)
+    assert cash == sale.amount_due - sale.stored_value_amount
+    check_ledgers()
