@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "countcards",
     "sales",
     "campaigns",
+    "reports",
     "seeds",
 ]
 

@@ -11,7 +11,9 @@ HEAD_OFFICE = "总部"
 STORE_MANAGER = "门店店长"
 CASHIER = "收银员"
 
-OUR_APPS = ("stores", "members", "loyalty", "wallet", "countcards", "sales", "campaigns")
+OUR_APPS = (
+    "stores", "members", "loyalty", "wallet", "countcards", "sales", "campaigns", "reports"
+)  # fmt: skip
 
 ROLES = {
     HEAD_OFFICE: {
@@ -21,6 +23,8 @@ ROLES = {
             "members.view_full_phone",
             "loyalty.approve_adjustment",
             "wallet.approve_withdrawal",
+            "reports.view_reports",
+            "reports.close_settlementperiod",
         ],
     },
     STORE_MANAGER: {
@@ -32,8 +36,10 @@ ROLES = {
             "countcards": ("view", "add", "change"),
             "sales": ("view",),
             "campaigns": ("view",),
+            # Reports of their own stores; store takings of their stores are theirs to enter.
+            "reports": ("view", "add", "change"),
         },
-        "extra": ["members.view_full_phone"],
+        "extra": ["members.view_full_phone", "reports.view_reports"],
     },
     CASHIER: {
         "actions": {
@@ -58,11 +64,16 @@ LEDGER_MODELS = {
     "walletentry",
     "tierchange",
     "countcardentry",
+    # Written by the reports jobs and the settlement close, never by hand.
+    "dailystats",
+    "storesnapshot",
+    "settlementline",
+    "settlementperiod",
 }
 
 
 # Chain-wide rules in an app whose other models store staff may change: head office only.
-RULE_MODELS = {"tier"}
+RULE_MODELS = {"tier", "settlementrate"}
 
 
 def _permissions_for(role, using, head_office=False):
