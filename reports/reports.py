@@ -194,7 +194,7 @@ class SalesByStoreReport(Report):
         columns = [
             Column("day", _("Day"), "date"),
             Column("store", _("Store")),
-            Column("sales_count", _("Sales"), "int"),
+            Column("sales_count", _("Sales (count)"), "int"),
             Column("sales_amount", _("Sales amount"), "money"),
             Column("paid_amount", _("Paid by members"), "money"),
             Column("points_offset", _("Points offset (yuan)"), "money"),
@@ -534,7 +534,8 @@ class TierAdviceReport(Report):
     slug = "tier-advice"
     title = gettext_lazy("Tier threshold advice")
     description = gettext_lazy(
-        "The visits and spend that set the top 20% of members apart, and 5 × the average ticket."
+        "The visits and spend that set the best fifth of members (the top 20%) apart, and 5 × "
+        "the average ticket."
     )
 
     def build(self, scope):
@@ -584,7 +585,7 @@ class TierAdviceReport(Report):
                 "kind": "money",
             },
             {
-                "figure": _("Share of spend by the top 20% of members"),
+                "figure": _("Share of spend by the best fifth of members (20%)"),
                 "value": top_share,
                 "kind": "percent",
             },

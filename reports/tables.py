@@ -119,14 +119,14 @@ def workbook(sheets, total_label) -> bytes:
         for index, table in enumerate(tables):
             if index:
                 sheet.append([])
-            heading = WriteOnlyCell(sheet, value=table.title)
+            heading = WriteOnlyCell(sheet, value=str(table.title))
             heading.font = Font(bold=True, size=12)
             sheet.append([heading])
             if table.note:
-                sheet.append([table.note])
+                sheet.append([str(table.note)])
             headers = []
             for column in table.columns:
-                cell = WriteOnlyCell(sheet, value=column.title)
+                cell = WriteOnlyCell(sheet, value=str(column.title))
                 cell.font = bold
                 headers.append(cell)
             sheet.append(headers)
@@ -135,9 +135,9 @@ def workbook(sheets, total_label) -> bytes:
             if table.total is not None:
                 total = dict(table.total)
                 first = table.columns[0].key
-                total.setdefault(first, total_label)
+                total.setdefault(first, str(total_label))
                 if total.get(first) in (None, ""):
-                    total[first] = total_label
+                    total[first] = str(total_label)
                 cells = _excel_row(sheet, table.columns, total, WriteOnlyCell, force_text=first)
                 for cell in cells:
                     cell.font = bold
