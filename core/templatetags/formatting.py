@@ -5,7 +5,7 @@ Django's own `floatformat:"2g"` follows the locale, and zh-hans has no thousands
 (its grouping is by 万), so pages would show 1234567.00: these filters do not follow it.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 
@@ -27,7 +27,7 @@ def money(value):
     number = _decimal(value)
     if number is None:
         return ""
-    return f"{number.quantize(Decimal('0.01')):,.2f}"
+    return f"{number.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
 @register.filter
@@ -36,7 +36,7 @@ def number(value):
     number = _decimal(value)
     if number is None:
         return ""
-    return f"{number.quantize(Decimal('1')):,.0f}"
+    return f"{number.quantize(Decimal('1'), rounding=ROUND_HALF_UP):,.0f}"
 
 
 @register.filter

@@ -5,6 +5,7 @@ Every page a test opens fails the test on a console error or an uncaught script 
 failing test leaves a screenshot of each of its pages under test-artifacts/screenshots/.
 """
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -82,10 +83,8 @@ def browser(playwright_driver, tmp_path, request, live_server):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-150:]
         for n, page in enumerate(context.pages):
-            try:
+            with contextlib.suppress(Exception):  # a crashed page has no screenshot to give
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-{n}.png"), full_page=True)
-            except Exception:  # a crashed page has no screenshot to give
-                pass
     context.close()
     assert not errors, "console errors:\n" + "\n".join(errors)
 

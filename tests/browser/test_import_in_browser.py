@@ -7,6 +7,7 @@ from tests.members.xlsx import member_row, write_workbook
 
 def test_the_import_bar_reaches_100_percent(login, head_office, chain, settings, tmp_path):
     settings.MEMBER_IMPORT_BACKGROUND_BYTES = 0  # every upload goes to the background job
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     workbook = write_workbook(
         tmp_path / "members.xlsx",
         [
@@ -22,9 +23,7 @@ def test_the_import_bar_reaches_100_percent(login, head_office, chain, settings,
     page.click("input[type=submit].default")
     page.wait_for_url("**/progress/")
     bar = page.locator("[role=progressbar]")
-    page.wait_for_function(
-        "document.getElementById('import-job').dataset.status === 'previewed'"
-    )
+    page.wait_for_function("document.getElementById('import-job').dataset.status === 'previewed'")
     assert bar.get_attribute("aria-valuenow") == "100"
     assert page.locator("#import-report").is_visible()  # the bad phone's row
     assert Member.objects.count() == 0  # checked, nothing imported yet

@@ -64,9 +64,7 @@ def test_the_sh001_manager_sees_sh001_alone(client, sh001_manager, activity, slu
         assert "上海徐汇店" in html and "上海徐汇店" in texts
 
 
-def test_the_excel_export_has_chinese_headers_and_formatted_numbers(
-    client, head_office, activity
-):
+def test_the_excel_export_has_chinese_headers_and_formatted_numbers(client, head_office, activity):
     client.force_login(head_office)
 
     book = _xlsx(client.get(_url("sales-by-store", format="xlsx")))

@@ -128,9 +128,7 @@ def _figures(period):
 def test_a_refund_reverses_in_its_own_period_and_the_closed_one_never_changes(chain, march):
     s = chain
     with time_machine.travel(at(102), tick=False):  # April 2
-        closed = services.close_settlement_period(
-            month=MARCH, actor=None, source=Source.COMMAND
-        )
+        closed = services.close_settlement_period(month=MARCH, actor=None, source=Source.COMMAND)
     frozen = _figures(closed)
 
     with time_machine.travel(at(105), tick=False):  # April 5: A returns the BJ001 sale
