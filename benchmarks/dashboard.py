@@ -163,7 +163,7 @@ def generate(members, sales, store_count):
                    CASE WHEN n %% 10 = 0 THEN 0.50 ELSE 0 END::numeric(12, 2) AS offset_amount,
                    LEAST(date_trunc('day', now()) - (n %% {DAYS}) * interval '1 day'
                          + ((n * 37) %% 86400) * interval '1 second', now()) AS at
-            FROM generate_series(1, %s) n
+            FROM generate_series(1::bigint, %s::bigint) n
             JOIN bench_member m ON m.k = 1 + (n * 7919) %% %s
         ) s
     """

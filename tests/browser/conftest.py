@@ -12,10 +12,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between browser steps are plain synchronous calls all the same.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,12 +32,17 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
-def playwright_driver():
+@pytest.fixture
+def playwright_driver(monkeypatch):
+    """Per test: Playwright's sync API runs an asyncio loop in this thread while it lives, and
+    Django refuses ORM calls next to a running loop. The ORM calls a browser test makes between
+    its steps are plain synchronous calls, so they are allowed for this test only; the next
+    test of the worker finds neither the loop nor the setting."""
     from playwright.sync_api import sync_playwright
 
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: bin/services installs it (apt-get install chromium)")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as driver:
         yield driver
 

@@ -19,6 +19,7 @@ def test_head_office_dashboard_draws_its_charts(login, head_office, activity):  
 
 
 def test_head_office_opens_every_report_and_downloads_its_excel(
+    tmp_path,
     login,
     head_office,
     activity,  # noqa: F811
@@ -36,7 +37,10 @@ def test_head_office_opens_every_report_and_downloads_its_excel(
         assert charts_drawn(page) >= 1, slug
         with page.expect_download() as download:
             page.click("#export-xlsx")
-        book = load_workbook(download.value.path())
+        name = download.value.suggested_filename
+        assert name.endswith(".xlsx"), name
+        download.value.save_as(tmp_path / name)
+        book = load_workbook(tmp_path / name)
         assert book.worksheets[0].max_row >= 3, slug  # title, headers, rows
 
 

@@ -89,3 +89,20 @@ def test_before_the_first_refresh_it_says_so(client, head_office, chain):
     assert response.status_code == 200
     assert "refresh_report_stats" in response.content.decode()
     assert response.context["dashboard"]["liabilities"]["stored_value"] == Decimal("0.00")
+
+
+def test_members_share_of_sales_needs_the_stores_takings(client, head_office, chain, activity):
+    from django.utils import timezone
+
+    from reports.models import StoreTakings
+
+    client.force_login(head_office)
+    before = client.get(reverse("admin:index")).content.decode()
+    StoreTakings.objects.create(
+        store=chain["GZ001"], day=timezone.localdate(), amount=Decimal("2100.00")
+    )
+
+    after = client.get(reverse("admin:index")).content.decode()
+
+    assert _figure(before, "share")[0] == "—"
+    assert _figure(after, "share")[0] == "50.0%"  # ¥1,050 of member sales out of ¥2,100
