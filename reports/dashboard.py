@@ -114,12 +114,27 @@ def build(user):
             today_values[name] += values[name]
     _per_store, today_values["active_members"] = figures.active_members(today, today, stores)
 
-    takings = defaultdict(Decimal)
+    # Members' share of sales: member sales over takings, on the (store, day) pairs whose
+    # takings were entered only, so a store without its figure does not inflate the share.
     takings_q = StoreTakings.objects.filter(day__gte=first_30, day__lte=today)
     if stores is not None:
         takings_q = takings_q.filter(store_id__in=stores)
-    for day, amount in takings_q.values("day").annotate(a=Sum("amount")).values_list("day", "a"):
-        takings[day] = amount
+    takings = {(t.store_id, t.day): t.amount for t in takings_q}
+    matched = {}
+    past = [(store_id, day) for store_id, day in takings if day < today]
+    if past:
+        for row in DailyStats.objects.filter(
+            store_id__in={store_id for store_id, _d in past},
+            day__in={day for _s, day in past},
+        ).values("store_id", "day", "sales_amount"):
+            matched[(row["store_id"], row["day"])] = row["sales_amount"]
+    for store_id, values in live.items():
+        matched[(store_id, today)] = values["sales_amount"]
+
+    def share(first, last):
+        pairs = [key for key in takings if first <= key[1] <= last]
+        taken = sum((takings[key] for key in pairs), ZERO)
+        return _share(sum((matched.get(key, ZERO) for key in pairs), ZERO), taken)
 
     def window(days):
         first = today - timedelta(days=days)
@@ -129,11 +144,10 @@ def build(user):
                 values[name] += daily.get(day, {}).get(name, 0)
         closing = daily.get(yesterday, figures.empty())
         values["active_members"] = closing[f"active_members_{days}"]
-        taken = sum((takings[first + timedelta(days=n)] for n in range(days)), ZERO)
-        values["share"] = _share(values["sales_amount"], taken)
+        values["share"] = share(first, yesterday)
         return Column(_("Last %(days)d days") % {"days": days}, first, yesterday, values)
 
-    today_values["share"] = _share(today_values["sales_amount"], takings[today])
+    today_values["share"] = share(today, today)
     columns = [Column(_("Today"), today, today, today_values), window(7), window(30)]
 
     # Liabilities: yesterday's closing figures plus what today's entries moved.
