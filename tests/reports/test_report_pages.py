@@ -203,3 +203,23 @@ def test_the_reports_menu_links_every_report(client, head_office, activity):
 
     for slug in SLUGS:
         assert f'data-report="{slug}"' in html
+
+
+def test_head_office_closes_a_finished_month_from_the_report(client, head_office, activity):
+    from django.utils import timezone
+
+    from reports.models import SettlementPeriod
+
+    client.force_login(head_office)
+    this_month = timezone.localdate().strftime("%Y-%m")
+
+    bad = client.post(_url("settlement"), {"month": "not-a-month", "action": "close"})
+    early = client.post(_url("settlement"), {"month": this_month, "action": "close"})
+    draft = client.post(_url("settlement"), {"month": this_month, "action": "compute"})
+
+    assert bad.status_code == early.status_code == draft.status_code == 302
+    period = SettlementPeriod.objects.get()
+    assert period.status == "open" and period.computed_at is not None  # not closed: not over
+    messages = [str(m) for m in client.get(draft["Location"]).context["messages"]]
+    assert messages  # the refusal and the recompute were both told
+    assert period.lines.count() == 4  # 2 points + 2 stored-value pairs
