@@ -7,8 +7,9 @@ Target (issue 15): <= 300 ms server time.
 
 The run happens in a scratch database `<db>_dashboard` next to the one in DATABASE_URL
 (dropped, created and migrated first; `--reuse` keeps one a previous run left). Data is
-generated set-based in SQL (generate_series): a year of sales (every tenth redeeming 50
-points), one points entry per earn and per redemption with its running balance in the same
+generated set-based in SQL (generate_series), each table written in time order as a live
+system writes it (today's rows sit together at the end of the table): a year of sales (every
+tenth redeeming 50 points), one points entry per earn and per redemption with its running balance in the same
 INSERT (entries are append-only: written right the first time), a lot per earn with the
 consumption of the redemption that took from it, 10% of members with a stored-value recharge
 and a payment a month. Then the nightly job computes 31 days of aggregates (timed too), and
@@ -186,7 +187,7 @@ def generate(members, sales, store_count):
              "WHEN n %% 10 < 9 THEN 1 ELSE 2 END)]"),
             ("opened_at", "now() - (n %% 730) * interval '1 day' - (n %% 997) * interval '1 min'"),
         ],
-        "FROM generate_series(1, %s) n",
+        "FROM generate_series(1, %s) n ORDER BY n %% 730 DESC, n %% 997 DESC",
         [members],
         [store_ids, store_count, tier_ids],
     )  # fmt: skip
@@ -214,6 +215,7 @@ def generate(members, sales, store_count):
             FROM generate_series(1::bigint, %s::bigint) n
             JOIN bench_member m ON m.k = 1 + (n * 7919) %% %s
         ) s
+        ORDER BY s.at
     """
     step(
         "sales",
@@ -259,7 +261,8 @@ def generate(members, sales, store_count):
                    s.created_at + interval '1 millisecond', 1
             FROM loyalty_sale s JOIN loyalty_pointsaccount a ON a.member_id = s.member_id
             WHERE s.points_redeemed > 0
-        ) x""",
+        ) x
+        ORDER BY x.at, x.seq""",
     )  # fmt: skip
     step(
         "lots",
@@ -274,7 +277,7 @@ def generate(members, sales, store_count):
             ("earned_at", "e.created_at"),
             ("expires_at", "e.created_at + interval '365 days'"),
         ],
-        "FROM loyalty_pointsentry e WHERE e.kind = 'earn'",
+        "FROM loyalty_pointsentry e WHERE e.kind = 'earn' ORDER BY e.id",
     )  # fmt: skip
     step(
         "lot consumptions",
@@ -325,7 +328,8 @@ def generate(members, sales, store_count):
             FROM members_member m JOIN members_wallet w ON w.member_id = m.id
             CROSS JOIN generate_series(0, 12) k
             WHERE m.id %% 10 = 0
-        ) x""",
+        ) x
+        ORDER BY x.at""",
         [store_ids],
     )
     step(

@@ -225,16 +225,21 @@ def outstanding_by_home_store(at_end_of, stores=None):
 
 def today_outstanding_change(day, stores=None):
     """{home store id: (points, principal, bonus)} written on `day` (for today's live
-    liability on top of yesterday's stored end-of-day figure). Today's rows only."""
+    liability on top of yesterday's stored end-of-day figure). Today's rows only; the whole
+    chain's change needs no home store, so it is read without joining members."""
     start, end = bounds(day, day)
     out = defaultdict(lambda: [0, ZERO, ZERO])
     points = _by_store(
         PointsEntry.objects.filter(created_at__gte=start, created_at__lt=end), "store", None
     )
     wallet = WalletEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-    if stores is not None:
-        points = points.filter(account__member__home_store_id__in=stores)
-        wallet = wallet.filter(wallet__member__home_store_id__in=stores)
+    if stores is None:
+        out[None][0] = points.aggregate(p=Sum("points"))["p"] or 0
+        totals = wallet.aggregate(p=Sum("principal"), b=Sum("bonus"))
+        out[None][1], out[None][2] = totals["p"] or ZERO, totals["b"] or ZERO
+        return out
+    points = points.filter(account__member__home_store_id__in=stores)
+    wallet = wallet.filter(wallet__member__home_store_id__in=stores)
     for row in points.values("account__member__home_store_id").annotate(p=Sum("points")).order_by():
         out[row["account__member__home_store_id"]][0] += row["p"] or 0
     for row in (
