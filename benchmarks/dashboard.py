@@ -9,8 +9,9 @@ The run happens in a scratch database `<db>_dashboard` next to the one in DATABA
 (dropped, created and migrated first; `--reuse` keeps one a previous run left). Data is
 generated set-based in SQL (generate_series), each table written in time order as a live
 system writes it (today's rows sit together at the end of the table): a year of sales (every
-tenth redeeming 50 points), one points entry per earn and per redemption with its running balance in the same
-INSERT (entries are append-only: written right the first time), a lot per earn with the
+tenth redeeming 50 points), one points entry per earn and per redemption with its running
+balance in the same INSERT (entries are append-only: written right the first time), a lot per
+earn with the
 consumption of the redemption that took from it, 10% of members with a stored-value recharge
 and a payment a month. Then the nightly job computes 31 days of aggregates (timed too), and
 the page is fetched through Django's test client as head office and as a store manager.
