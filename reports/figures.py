@@ -170,13 +170,13 @@ def flows_by_store(first_day, last_day, stores=None):
     return out
 
 
-def active_members(first_day, last_day, stores=None):
+def active_members(first_day, last_day, stores=None, per_store=True):
     """(distinct members with a sale per store, distinct members over all of `stores`)."""
     start, end = bounds(first_day, last_day)
     sales = _by_store(
         Sale.objects.filter(created_at__gte=start, created_at__lt=end), "store", stores, False
     )
-    per_store = {
+    per_store = per_store and {
         row["store_id"]: row["n"]
         for row in sales.values("store_id").annotate(n=Count("member_id", distinct=True)).order_by()
     }
@@ -220,35 +220,6 @@ def outstanding_by_home_store(at_end_of, stores=None):
     ):
         out[row["wallet__member__home_store_id"]][1] -= row["p"] or ZERO
         out[row["wallet__member__home_store_id"]][2] -= row["b"] or ZERO
-    return out
-
-
-def today_outstanding_change(day, stores=None):
-    """{home store id: (points, principal, bonus)} written on `day` (for today's live
-    liability on top of yesterday's stored end-of-day figure). Today's rows only; the whole
-    chain's change needs no home store, so it is read without joining members."""
-    start, end = bounds(day, day)
-    out = defaultdict(lambda: [0, ZERO, ZERO])
-    points = _by_store(
-        PointsEntry.objects.filter(created_at__gte=start, created_at__lt=end), "store", None
-    )
-    wallet = WalletEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-    if stores is None:
-        out[None][0] = points.aggregate(p=Sum("points"))["p"] or 0
-        totals = wallet.aggregate(p=Sum("principal"), b=Sum("bonus"))
-        out[None][1], out[None][2] = totals["p"] or ZERO, totals["b"] or ZERO
-        return out
-    points = points.filter(account__member__home_store_id__in=stores)
-    wallet = wallet.filter(wallet__member__home_store_id__in=stores)
-    for row in points.values("account__member__home_store_id").annotate(p=Sum("points")).order_by():
-        out[row["account__member__home_store_id"]][0] += row["p"] or 0
-    for row in (
-        wallet.values("wallet__member__home_store_id")
-        .annotate(p=Sum("principal"), b=Sum("bonus"))
-        .order_by()
-    ):
-        out[row["wallet__member__home_store_id"]][1] += row["p"] or ZERO
-        out[row["wallet__member__home_store_id"]][2] += row["b"] or ZERO
     return out
 
 

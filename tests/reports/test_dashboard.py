@@ -7,9 +7,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from core.models import Source
-from loyalty.models import PointsAccount
 from loyalty.services import adjust_points
-from wallet.models import Wallet
 
 
 def _figure(html, key):
@@ -29,9 +27,10 @@ def test_head_office_sees_the_whole_chain(client, head_office, activity):
     assert seven == "2,100.00"  # yesterday's three sales (the 7 full days up to yesterday)
     assert _figure(html, "sv_recharged")[0] == "800.00"
     assert _figure(html, "new_members")[0] == "4"
-    points = sum(PointsAccount.objects.values_list("balance", flat=True))
-    stored = sum(w.principal + w.bonus for w in Wallet.objects.all())
-    assert f"{points:,}" in html and f"¥{stored:,.2f}" in html
+    # liabilities at yesterday's close: the three sales' points, no stored value yet
+    liabilities = response.context["dashboard"]["liabilities"]
+    assert (liabilities["points"], liabilities["stored_value"]) == (2100, Decimal("0.00"))
+    assert "2,100" in html and "¥0.00" in html
     assert html.count('class="report-chart"') == 4
 
 
@@ -44,8 +43,8 @@ def test_the_sh001_manager_sees_sh001_alone(client, sh001_manager, activity):
     assert response.context["title"] == "门店看板"
     assert _figure(html, "sv_recharged")[0] == "500.00"
     assert _figure(html, "sales_amount") == ["0.00", "1,000.00", "1,000.00"]
-    zhang = PointsAccount.objects.get(member=activity["members"]["zhang"]).balance
-    assert response.context["dashboard"]["liabilities"]["points"] == zhang
+    # 张三's 1,000 points at yesterday's close are SH001's (his home store)
+    assert response.context["dashboard"]["liabilities"]["points"] == 1000
     for other in ("北京朝阳店", "BJ001", "800.00"):
         assert other not in html
 
