@@ -204,8 +204,12 @@ def close_settlement_period(*, month, actor, source) -> SettlementPeriod:
 
 
 def refresh_open_settlements(*, source, actor=None):
-    """The nightly draft: recompute this month and every earlier month still open."""
+    """The nightly draft: recompute this month, last month (the next one to close) and every
+    earlier month still open."""
     this_month = settlement.month_start(timezone.localdate())
+    last_month = settlement.month_start(this_month - timedelta(days=1))
+    if not SettlementPeriod.objects.filter(month=last_month).exists():
+        _period(last_month)
     _period(this_month)
     done = []
     for period in SettlementPeriod.objects.filter(

@@ -1,6 +1,7 @@
 """The nightly job's daily figures: what each store and the chain did, recomputed the same on
 a rerun, and the liabilities at the end of each day."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -107,3 +108,30 @@ def test_today_live_equals_what_the_job_stores(chain, activity):
     stored = _row(today, chain["GZ001"])
     for name in figures.FLOW_FIELDS:
         assert live[name] == getattr(stored, name), name
+
+
+def test_the_nightly_task_and_the_command_refresh_the_figures(chain, activity):
+    from django.core.management import call_command
+
+    from reports.tasks import refresh_daily_stats_task
+
+    DailyStats.objects.all().delete()
+    rows = refresh_daily_stats_task.apply().get()
+    assert rows == 2 * 5  # yesterday and today: four stores and the chain
+    call_command("refresh_report_stats", "--days", "2", stdout=io.StringIO())
+    assert DailyStats.objects.filter(store=None).count() == 3
+
+
+def test_the_commands_refuse_bad_dates(db):
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    for args in (
+        ["refresh_report_stats", "--from", "2026-13-01"],
+        ["refresh_report_stats", "--from", "2026-03-02", "--to", "2026-03-01"],
+        ["refresh_report_stats", "--days", "-1"],
+        ["settle_month", "--close", "March"],
+    ):
+        with pytest.raises(CommandError):
+            call_command(*args, stdout=io.StringIO())
+    assert not DailyStats.objects.exists()

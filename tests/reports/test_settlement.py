@@ -211,3 +211,14 @@ def test_stored_value_settles_first_in_first_out_over_the_recharges(chain, repor
         (s["SH002"].pk, s["GZ001"].pk): Decimal("-50.00"),
     }
     assert sum(p.net for p in settlement.positions(settlement.stored_lines(march)).values()) == 0
+
+
+def test_the_nightly_task_drafts_this_month_and_last(chain, march):
+    from reports.tasks import compute_settlement_task
+
+    with time_machine.travel(at(103), tick=False):  # April 3
+        months = compute_settlement_task.apply().get()
+
+    assert months == ["2026-03-01", "2026-04-01"]
+    march_period = SettlementPeriod.objects.get(month=MARCH)
+    assert march_period.status == "open" and march_period.lines.filter(kind="points").count() == 4
