@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "coupons",
     "sales",
     "campaigns",
+    "reports",
     "seeds",
 ]
 

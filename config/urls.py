@@ -9,6 +9,8 @@ from stores.api.views import NotFoundView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Browsers ask for it on every page; without it each admin page logs a 404.
+    path("favicon.ico", RedirectView.as_view(url=f"/{settings.STATIC_URL.lstrip('/')}favicon.svg")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("stores.api.urls", "api"), namespace="api")),

@@ -20,6 +20,7 @@ OUR_APPS = (
     "coupons",
     "sales",
     "campaigns",
+    "reports",
 )
 
 ROLES = {
@@ -31,6 +32,8 @@ ROLES = {
             "loyalty.approve_adjustment",
             "wallet.approve_withdrawal",
             "wallet.approve_storedvalueadjustment",
+            "reports.view_reports",
+            "reports.close_settlementperiod",
         ],
     },
     STORE_MANAGER: {
@@ -43,8 +46,10 @@ ROLES = {
             "coupons": ("view",),
             "sales": ("view",),
             "campaigns": ("view",),
+            # Reports of their own stores; store takings of their stores are theirs to enter.
+            "reports": ("view", "add", "change"),
         },
-        "extra": ["members.view_full_phone"],
+        "extra": ["members.view_full_phone", "reports.view_reports"],
     },
     CASHIER: {
         "actions": {
@@ -72,11 +77,16 @@ LEDGER_MODELS = {
     "countcardentry",
     "couponevent",
     "couponholding",
+    # Written by the reports jobs and the settlement close, never by hand.
+    "dailystats",
+    "storesnapshot",
+    "settlementline",
+    "settlementperiod",
 }
 
 
 # Chain-wide rules in an app whose other models store staff may change: head office only.
-RULE_MODELS = {"tier"}
+RULE_MODELS = {"tier", "settlementrate"}
 
 
 def _permissions_for(role, using, head_office=False):

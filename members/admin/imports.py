@@ -5,6 +5,7 @@ progress and the error report on the job's row.
 """
 
 import io
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from members.admin import import_progress
 from members.importing.jobs import confirm_import_job, inline_max_bytes, run_import_job
 from members.importing.members import write_template
 from members.models import ImportJob
@@ -35,6 +37,10 @@ class ImportForm(forms.Form):
         label=gettext_lazy("update existing members (profile only, never balances)"),
         required=False,
     )
+
+
+def _progress_url(job):
+    return reverse("admin:members_importjob_progress", args=[job.pk])
 
 
 def _start(job):
@@ -93,6 +99,16 @@ class ImportJobAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.confirm_view),
                 name="members_importjob_confirm",
             ),
+            path(
+                "<int:job_id>/status/",
+                self.admin_site.admin_view(partial(import_progress.status_view, self)),
+                name="members_importjob_status",
+            ),
+            path(
+                "<int:job_id>/progress/",
+                self.admin_site.admin_view(partial(import_progress.progress_view, self)),
+                name="members_importjob_progress",
+            ),
             *super().get_urls(),
         ]
 
@@ -127,6 +143,7 @@ class ImportJobAdmin(admin.ModelAdmin):
                 messages.error(request, job.message)
             else:
                 messages.info(request, _("Large file: it is being checked in the background."))
+                return HttpResponseRedirect(_progress_url(job))
             return HttpResponseRedirect(reverse("admin:members_importjob_changelist"))
         context = {
             **self.admin_site.each_context(request),
@@ -161,6 +178,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             messages.success(request, job.message)
         else:
             messages.info(request, _("The import is running in the background."))
+            return HttpResponseRedirect(_progress_url(job))
         return HttpResponseRedirect(reverse("admin:members_importjob_changelist"))
 
     @admin.action(description=gettext_lazy("Import checked files for real"), permissions=["add"])

@@ -1,0 +1,413 @@
+"""Cross-store settlement (跨店结算): who owes whom for value one store gave out and another
+took in, month by month, with head office as the clearing house.
+
+**Points.** A points lot's issuing store is the store of the entry that created it
+(`PointsLot.entry.store`); a redemption's `LotConsumption` rows say exactly which lots it took,
+and the consuming entry's store is where the points were spent. The issuing store owes the
+spending store `points × rate` (it kept the sale that earned them; the spending store gave the
+discount or the gift). A refund that gives spent points back (a `redeem_reversal` entry, whose
+consumption rows are negative) is a reversing line in the period of the refund, between the
+same two stores as the spend it reverses. Expiry and earned points taken back by a refund move
+lots too, but between no two stores: they are not settled.
+
+**Rate.** `SettlementRate` is a dated setting: the rate in force on the day of the consumption;
+before any, the redemption value of the redemption rule in force that day (1 / points per
+yuan). Each (payer, payee, rate) line is rounded to the cent once.
+
+**Stored value** (rule chosen here, FIFO over the member's credits): each wallet's entries are
+replayed in time order as a queue of credits, each funded by one store: a recharge, an opening
+balance or a positive adjustment by the store of its entry (none: head office), a transfer in
+by the store where the transfer was made. A payment, a withdrawal or a transfer out takes from
+the oldest credits first; the store funding each piece owes the store of the debit (where the
+goods or the cash went out) the amount of the piece, principal and bonus alike (the recharging
+store received the money and granted the bonus). A stored-value refund gives the money back to
+the very credits its payment took and is a reversing line in the period of the refund. A
+forfeited bonus or a negative adjustment leaves the queue without a counterparty.
+
+**Coupons** (extension point): `SOURCES` lists the functions that produce a period's lines,
+one per kind of value. Once coupons land, a function computing each used coupon's discount
+funded per its template (the funding store, or head office, owes the store that accepted it)
+joins the list under `SettlementLine.Kind.COUPON`; nothing else here changes.
+
+**Periods.** A period is a local calendar month. While open, its lines are a draft recomputed
+by the nightly job; `close_settlement_period` computes them one last time and freezes them (with
+the last base-table ids they took in). A row dated in a closed month but written after it
+closed (a backdated import) lands in the first open period, so a closed period never changes.
+
+**Clearing.** Each store's net position is what it is owed less what it owes; the positions of
+all parties (head office included) sum to zero, and each store settles its net with head office
+alone: n payments, not n².
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from core.money import allocate_money
+from loyalty.models import LotConsumption, PointsEntry, PointsLot, RedemptionRule
+from wallet.models import WalletEntry
+
+from .models import SettlementLine, SettlementPeriod, SettlementRate
+
+CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.000001")
+DEFAULT_POINTS_PER_YUAN = 100
+HEAD_OFFICE = None  # the party with no store
+PK = PointsEntry.Kind
+WK = WalletEntry.Kind
+Kind = SettlementLine.Kind
+
+
+def month_start(day):
+    return date(day.year, day.month, 1)
+
+
+def month_start_of(text):
+    """ "2026-03" -> date(2026, 3, 1); None for anything else."""
+    try:
+        year, month = str(text).strip().split("-")[:2]
+        return date(int(year), int(month), 1)
+    except (ValueError, TypeError):
+        return None
+
+
+def next_month(month):
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def period_bounds(month):
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(month, time.min), tz)
+    end = timezone.make_aware(datetime.combine(next_month(month), time.min), tz)
+    return start, end
+
+
+# --- rates -----------------------------------------------------------------------------------
+
+
+def redemption_value(day):
+    """Yuan per point of the redemption rule in force on `day` (the highest priority wins)."""
+    rules = (
+        RedemptionRule.objects.filter(is_active=True)
+        .filter(Q(start_date__isnull=True) | Q(start_date__lte=day))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+        .order_by("-priority", "-id")
+    )
+    rule = rules.first()
+    points = rule.points_per_yuan if rule else DEFAULT_POINTS_PER_YUAN
+    return (Decimal(1) / Decimal(points)).quantize(RATE_PLACES)
+
+
+class Rates:
+    """The settlement rate of each day, read once per computation."""
+
+    def __init__(self):
+        self._dated = list(
+            SettlementRate.objects.order_by("-effective_from").values_list(
+                "effective_from", "yuan_per_point"
+            )
+        )
+        self._cache = {}
+
+    def on(self, day):
+        if day not in self._cache:
+            rate = next((r for since, r in self._dated if since <= day), None)
+            self._cache[day] = rate if rate is not None else redemption_value(day)
+        return self._cache[day]
+
+
+def rate_on(day):
+    return Rates().on(day)
+
+
+# --- which rows a period takes in ------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    """The rows of a period: dated inside it, plus (for the first open period) rows dated
+    before it but written after the last close; never past `upto_*` ids."""
+
+    start: datetime
+    end: datetime
+    late_consumption_after: int | None = None
+    late_wallet_after: int | None = None
+    upto_consumption: int | None = None
+    upto_wallet: int | None = None
+
+
+def window_for(period, freeze=False):
+    start, end = period_bounds(period.month)
+    last_closed = (
+        SettlementPeriod.objects.filter(status=SettlementPeriod.Status.CLOSED)
+        .order_by("-month")
+        .first()
+    )
+    window = Window(start, end)
+    first_open = (
+        SettlementPeriod.objects.filter(status=SettlementPeriod.Status.OPEN)
+        .order_by("month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    if last_closed is not None and first_open == period.month:
+        window.late_consumption_after = last_closed.last_consumption_id or 0
+        window.late_wallet_after = last_closed.last_wallet_entry_id or 0
+    if freeze:
+        window.upto_consumption = LotConsumption.objects.aggregate(m=Max("id"))["m"] or 0
+        window.upto_wallet = WalletEntry.objects.aggregate(m=Max("id"))["m"] or 0
+    return window
+
+
+def _in_window(alias_time, alias_id, late_after, upto, params, window):
+    clause = f"({alias_time} >= %s AND {alias_time} < %s"
+    params += [window.start, window.end]
+    if late_after is not None:
+        clause += f" OR ({alias_time} < %s AND {alias_id} > %s)"
+        params += [window.start, late_after]
+    clause += ")"
+    if upto is not None:
+        clause += f" AND {alias_id} <= %s"
+        params.append(upto)
+    return clause
+
+
+# --- points ----------------------------------------------------------------------------------
+
+
+def points_consumed(window):
+    """[(payer store id, payee store id, local day, points)]: points issued by the payer and
+    spent in the payee, across stores, net of spends given back (one grouped query)."""
+    params = [timezone.get_current_timezone_name()]
+    where = _in_window(
+        "ce.created_at",
+        "c.id",
+        window.late_consumption_after,
+        window.upto_consumption,
+        params,
+        window,
+    )
+    kinds = [PK.REDEEM, PK.GIFT, PK.REDEEM_REVERSAL]
+    sql = f"""
+        SELECT payer, payee, day, SUM(points) FROM (
+            SELECT le.store_id AS payer,
+                   CASE WHEN ce.reverses_id IS NULL THEN ce.store_id ELSE oe.store_id END
+                       AS payee,
+                   (ce.created_at AT TIME ZONE %s)::date AS day,
+                   c.points AS points
+            FROM {LotConsumption._meta.db_table} c
+            JOIN {PointsEntry._meta.db_table} ce ON ce.id = c.entry_id
+            JOIN {PointsLot._meta.db_table} l ON l.id = c.lot_id
+            JOIN {PointsEntry._meta.db_table} le ON le.id = l.entry_id
+            LEFT JOIN {PointsEntry._meta.db_table} oe ON oe.id = ce.reverses_id
+            WHERE ce.kind IN ({", ".join(["%s"] * len(kinds))}) AND {where}
+        ) moves
+        WHERE payer IS DISTINCT FROM payee
+        GROUP BY payer, payee, day
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [params[0], *kinds, *params[1:]])
+        return cursor.fetchall()
+
+
+def points_lines(window):
+    rates = Rates()
+    grouped = defaultdict(int)
+    for payer, payee, day, points in points_consumed(window):
+        grouped[(payer, payee, rates.on(day))] += int(points)
+    return [
+        Line(Kind.POINTS, payer, payee, points, rate, _cents(points * rate))
+        for (payer, payee, rate), points in grouped.items()
+        if points
+    ]
+
+
+# --- stored value ----------------------------------------------------------------------------
+
+DEBIT_SETTLED = {WK.PAYMENT, WK.WITHDRAWAL, WK.TRANSFER_OUT}
+
+
+def _wallet_rows(window):
+    """Every entry (in time order) of the wallets with a settled debit or a refund in the
+    window, up to the window's end."""
+    params = []
+    where = _in_window(
+        "e.created_at", "e.id", window.late_wallet_after, window.upto_wallet, params, window
+    )
+    kinds = [*DEBIT_SETTLED, WK.REFUND]
+    table = WalletEntry._meta.db_table
+    upto = ""
+    upto_params = []
+    if window.upto_wallet is not None:
+        upto, upto_params = " AND a.id <= %s", [window.upto_wallet]
+    sql = f"""
+        SELECT a.wallet_id, a.id, a.kind, a.principal + a.bonus, a.store_id, a.reverses_id,
+               a.created_at
+        FROM {table} a
+        WHERE a.wallet_id IN (
+            SELECT DISTINCT e.wallet_id FROM {table} e
+            WHERE e.kind IN ({", ".join(["%s"] * len(kinds))}) AND {where}
+        ) AND a.created_at < %s{upto}
+        ORDER BY a.wallet_id, a.created_at, a.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*kinds, *params, window.end, *upto_params])
+        yield from cursor
+
+
+def _selected(window, entry_id, at):
+    if window.upto_wallet is not None and entry_id > window.upto_wallet:
+        return False
+    if window.start <= at < window.end:
+        return True
+    return (
+        window.late_wallet_after is not None
+        and at < window.start
+        and (entry_id > window.late_wallet_after)
+    )
+
+
+def stored_value_moves(window):
+    """{(payer, payee): amount} for stored value, by the FIFO rule in the module docstring."""
+    moves = defaultdict(Decimal)
+    wallet_id = None
+    lots, taken = [], {}
+    for wid, entry_id, kind, amount, store_id, reverses_id, at in _wallet_rows(window):
+        if wid != wallet_id:
+            wallet_id, lots, taken = wid, [], {}
+        if not amount:
+            continue
+        selected = _selected(window, entry_id, at)
+        if amount > 0:
+            pieces = taken.get(reverses_id) if kind == WK.REFUND else None
+            if pieces:
+                payee = pieces[0][2]
+                weights = [int(piece[1] / CENT) for piece in pieces]
+                back = allocate_money(min(amount, sum(p[1] for p in pieces)), weights)
+                for piece, share in zip(pieces, back, strict=True):
+                    lot, _left, _payee = piece
+                    lots[lot][1] += share
+                    piece[1] -= share
+                    if selected and lots[lot][0] != payee:
+                        moves[(lots[lot][0], payee)] -= share
+                rest = amount - sum(back)
+                if rest > 0:
+                    lots.append([store_id, rest])
+            else:
+                lots.append([store_id, amount])
+            continue
+        need = -amount
+        pieces = []
+        for index, lot in enumerate(lots):
+            if need <= 0:
+                break
+            if lot[1] <= 0:
+                continue
+            take = min(lot[1], need)
+            lot[1] -= take
+            need -= take
+            pieces.append([index, take, store_id])
+        if need > 0:  # more out than ever came in: nothing in the data should do this
+            lots.append([HEAD_OFFICE, Decimal(0)])
+            pieces.append([len(lots) - 1, need, store_id])
+        if kind == WK.PAYMENT:
+            taken[entry_id] = pieces
+        if selected and kind in DEBIT_SETTLED:
+            for index, take, payee in pieces:
+                if lots[index][0] != payee:
+                    moves[(lots[index][0], payee)] += take
+    return moves
+
+
+def stored_value_lines(window):
+    return [
+        Line(Kind.STORED_VALUE, payer, payee, 0, None, amount)
+        for (payer, payee), amount in stored_value_moves(window).items()
+        if amount
+    ]
+
+
+# --- a period's lines, net positions, clearing -----------------------------------------------
+
+
+@dataclass
+class Line:
+    kind: str
+    payer: int | None
+    payee: int | None
+    points: int
+    rate: Decimal | None
+    amount: Decimal
+
+
+# The kinds of value settled between stores, each a function of a Window returning Lines.
+# Coupons join here once they land (see the module docstring).
+SOURCES = [points_lines, stored_value_lines]
+
+
+def compute_lines(window):
+    lines = []
+    for source in SOURCES:
+        lines.extend(source(window))
+    return lines
+
+
+def _cents(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Position:
+    store_id: int | None
+    receivable: Decimal = Decimal("0.00")
+    payable: Decimal = Decimal("0.00")
+    by_kind: dict = field(default_factory=lambda: defaultdict(Decimal))
+
+    @property
+    def net(self):
+        return self.receivable - self.payable
+
+
+def positions(lines):
+    """{party: Position}: what each party is owed and owes. The nets sum to zero."""
+    out = {}
+    for line in lines:
+        payer = out.setdefault(line.payer, Position(line.payer))
+        payee = out.setdefault(line.payee, Position(line.payee))
+        payer.payable += line.amount
+        payer.by_kind[line.kind] -= line.amount
+        payee.receivable += line.amount
+        payee.by_kind[line.kind] += line.amount
+    return out
+
+
+def clearing(position_map):
+    """[(store id, amount)]: head office pays each store with a positive net position its net,
+    and is paid by each store with a negative one (n payments, not n²). Head office's own
+    position is what the clearing leaves with it: minus the sum of the stores' nets."""
+    return [
+        (store_id, position.net)
+        for store_id, position in sorted(position_map.items(), key=lambda kv: kv[0] or 0)
+        if store_id is not HEAD_OFFICE and position.net
+    ]
+
+
+def matrix(lines, kind=None):
+    """{(payer, payee): amount} summed over rates (and over kinds unless `kind`)."""
+    out = defaultdict(Decimal)
+    for line in lines:
+        if kind is None or line.kind == kind:
+            out[(line.payer, line.payee)] += line.amount
+    return out
+
+
+def stored_lines(period):
+    return [
+        Line(row.kind, row.payer_id, row.payee_id, row.points, row.rate, row.amount)
+        for row in SettlementLine.objects.filter(period=period)
+    ]

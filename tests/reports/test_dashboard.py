@@ -1,0 +1,108 @@
+"""The admin home is the dashboard: 总部看板 for head office, 门店看板 (their stores only) for a
+store manager; today live, 7 and 30 days from the aggregates; a bounded number of queries."""
+
+import re
+from decimal import Decimal
+
+from django.urls import reverse
+
+from core.models import Source
+from loyalty.services import adjust_points
+
+
+def _figure(html, key):
+    row = re.search(rf'<tr data-figure="{key}">(.*?)</tr>', html, re.S).group(1)
+    return re.findall(r'<td class="num">(.*?)</td>', row)
+
+
+def test_head_office_sees_the_whole_chain(client, head_office, activity):
+    client.force_login(head_office)
+
+    response = client.get(reverse("admin:index"))
+
+    html = response.content.decode()
+    assert response.context["title"] == "总部看板"
+    today, seven, _thirty = _figure(html, "sales_amount")
+    assert today == "1,050.00"
+    assert seven == "2,100.00"  # yesterday's three sales (the 7 full days up to yesterday)
+    assert _figure(html, "sv_recharged")[0] == "800.00"
+    assert _figure(html, "new_members")[0] == "4"
+    # liabilities at yesterday's close: the three sales' points, no stored value yet
+    liabilities = response.context["dashboard"]["liabilities"]
+    assert (liabilities["points"], liabilities["stored_value"]) == (2100, Decimal("0.00"))
+    assert "2,100" in html and "¥0.00" in html
+    assert html.count('class="report-chart"') == 4
+
+
+def test_the_sh001_manager_sees_sh001_alone(client, sh001_manager, activity):
+    client.force_login(sh001_manager)
+
+    response = client.get(reverse("admin:index"))
+
+    html = response.content.decode()
+    assert response.context["title"] == "门店看板"
+    assert _figure(html, "sv_recharged")[0] == "500.00"
+    assert _figure(html, "sales_amount") == ["0.00", "1,000.00", "1,000.00"]
+    # 张三's 1,000 points at yesterday's close are SH001's (his home store)
+    assert response.context["dashboard"]["liabilities"]["points"] == 1000
+    for other in ("北京朝阳店", "BJ001", "800.00"):
+        assert other not in html
+
+
+def test_pending_approvals_are_counted_and_linked(client, head_office, chain, activity, settings):
+    settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD = 100
+    adjust_points(
+        member=activity["members"]["li"],
+        points=5000,
+        reason_category="campaign",
+        reason="补发",
+        store=chain["BJ001"],
+        actor=head_office,
+        source=Source.ADMIN,
+    )
+    client.force_login(head_office)
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    url = reverse("admin:loyalty_pointsadjustment_changelist") + "?status__exact=pending"
+    assert f'<a href="{url}">1</a>' in html
+
+
+def test_the_dashboard_reads_a_bounded_number_of_rows(
+    client, head_office, activity, django_assert_max_num_queries
+):
+    client.force_login(head_office)
+    client.get(reverse("admin:index"))
+
+    with django_assert_max_num_queries(30):
+        response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+
+
+def test_before_the_first_refresh_it_says_so(client, head_office, chain):
+    client.force_login(head_office)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    assert "refresh_report_stats" in response.content.decode()
+    assert response.context["dashboard"]["liabilities"]["stored_value"] == Decimal("0.00")
+
+
+def test_members_share_of_sales_needs_the_stores_takings(client, head_office, chain, activity):
+    from django.utils import timezone
+
+    from reports.models import StoreTakings
+
+    client.force_login(head_office)
+    before = client.get(reverse("admin:index")).content.decode()
+    StoreTakings.objects.create(
+        store=chain["GZ001"], day=timezone.localdate(), amount=Decimal("2100.00")
+    )
+
+    after = client.get(reverse("admin:index")).content.decode()
+
+    assert _figure(before, "share")[0] == "—"
+    # GZ001's ¥650 of member sales out of its ¥2,100 (the stores without takings do not count)
+    assert _figure(after, "share")[0] == "31.0%"
