@@ -250,7 +250,7 @@ def _insert(
 
 
 def _events_from(relation, *, kind, source, actor=None, store=None, terminal=None,
-                 reference="", at=None):  # fmt: skip
+                 reference="", at=None, discount=0):  # fmt: skip
     """(sql, params): an event of `kind` for every coupon id in `relation` (a CTE's `id`)."""
     return insert_select_sql(
         CouponEvent,
@@ -264,18 +264,19 @@ def _events_from(relation, *, kind, source, actor=None, store=None, terminal=Non
             "terminal_id": getattr(terminal, "pk", None),
             "reference": reference[:100],
             "key": None,
+            "discount": discount,
             "created_at": at or timezone.now(),
         },
     )
 
 
 def _events(cursor, coupon_ids, *, kind, source, actor=None, store=None, terminal=None,
-            reference="", at=None):  # fmt: skip
+            reference="", at=None, discount=0):  # fmt: skip
     if not coupon_ids:
         return
     sql, params = _events_from(
         "picked", kind=kind, source=source, actor=actor, store=store, terminal=terminal,
-        reference=reference, at=at,
+        reference=reference, at=at, discount=discount,
     )  # fmt: skip
     cursor.execute(
         f"WITH picked AS (SELECT unnest(%s::bigint[]) AS id) {sql}", [list(coupon_ids), *params]
@@ -339,9 +340,17 @@ def give_back(*, coupon, reference, source, actor=None, store=None, terminal=Non
     Coupon.objects.filter(pk=locked.pk).update(
         status=status, used_at=None, used_store=None, used_reference=""
     )
+    # The discount the use gave comes back with the coupon (settlement reverses it).
+    used = (
+        CouponEvent.objects.filter(coupon=locked, kind=Kind.USED)
+        .order_by("-id")
+        .values_list("discount", flat=True)
+        .first()
+    )
     with connection.cursor() as cursor:
         common = {"source": source, "actor": actor, "store": store, "terminal": terminal}
-        _events(cursor, [locked.pk], kind=Kind.RETURNED, reference=reference, at=at, **common)
+        _events(cursor, [locked.pk], kind=Kind.RETURNED, reference=reference, at=at,
+                discount=used or 0, **common)  # fmt: skip
         if status == Status.EXPIRED:
             _events(cursor, [locked.pk], kind=Kind.EXPIRED, reference=reference, at=at, **common)
     locked.status = status

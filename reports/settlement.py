@@ -24,10 +24,14 @@ store received the money and granted the bonus). A stored-value refund gives the
 the very credits its payment took and is a reversing line in the period of the refund. A
 forfeited bonus or a negative adjustment leaves the queue without a counterparty.
 
-**Coupons** (extension point): `SOURCES` lists the functions that produce a period's lines,
-one per kind of value. Once coupons land, a function computing each used coupon's discount
-funded per its template (the funding store, or head office, owes the store that accepted it)
-joins the list under `SettlementLine.Kind.COUPON`; nothing else here changes.
+**Coupons.** Each coupon's terms say who funds its discount: head office, the redeeming store
+or a split (the store's share in percent). Head office owes the store that accepted a coupon at
+the till its funded part of the discount (the USED event's discount in the coupon ledger); a
+whole refund that gives the coupon back is a reversing line in the refund's period (the
+RETURNED event carries the same discount). Left as they are: a partial refund (the coupon is
+not given back; the refunded lines' share of the discount stays with the store, which paid
+the member back net of it) and coupon events written after their month closed (tills never
+backdate them). `SOURCES` lists the functions that produce a period's lines, one per kind.
 
 **Periods.** A period is a local calendar month. While open, its lines are a draft recomputed
 by the nightly job; `close_settlement_period` computes them one last time and freezes them (with
@@ -49,6 +53,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.money import allocate_money
+from coupons.models import Coupon, CouponEvent, CouponTemplateVersion
 from loyalty.models import LotConsumption, PointsEntry, PointsLot, RedemptionRule
 from wallet.models import WalletEntry
 
@@ -61,6 +66,7 @@ HEAD_OFFICE = None  # the party with no store
 PK = PointsEntry.Kind
 WK = WalletEntry.Kind
 Kind = SettlementLine.Kind
+Funding = CouponTemplateVersion.Funding
 
 
 def month_start(day):
@@ -332,6 +338,43 @@ def stored_value_lines(window):
     ]
 
 
+# --- coupons -------------------------------------------------------------------------------
+
+
+def coupon_moves(window):
+    """{(payer, payee): amount}: the coupon discounts head office funds (all of them, or its
+    part of a split) that the accepting store gave at the till, net of coupons given back by a
+    whole refund (a reversing amount in the refund's period). A store-funded coupon is the
+    store's own cost: no line. One grouped query over the coupon ledger."""
+    params = []
+    where = _in_window("e.created_at", "e.id", None, None, params, window)
+    funded = (
+        f"CASE v.funding WHEN '{Funding.HEAD_OFFICE}' THEN 1 "
+        f"WHEN '{Funding.SPLIT}' THEN 1 - v.store_share_percent / 100 ELSE 0 END"
+    )
+    sql = f"""
+        SELECT e.store_id,
+               SUM(CASE e.kind WHEN %s THEN 1 ELSE -1 END * e.discount * {funded})
+        FROM {CouponEvent._meta.db_table} e
+        JOIN {Coupon._meta.db_table} c ON c.id = e.coupon_id
+        JOIN {CouponTemplateVersion._meta.db_table} v ON v.id = c.version_id
+        WHERE e.kind IN (%s, %s) AND e.store_id IS NOT NULL AND {where}
+        GROUP BY e.store_id
+    """
+    used, returned = CouponEvent.Kind.USED, CouponEvent.Kind.RETURNED
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [used, used, returned, *params])
+        return {(HEAD_OFFICE, store): _cents(amount) for store, amount in cursor.fetchall()}
+
+
+def coupon_lines(window):
+    return [
+        Line(Kind.COUPON, payer, payee, 0, None, amount)
+        for (payer, payee), amount in coupon_moves(window).items()
+        if amount
+    ]
+
+
 # --- a period's lines, net positions, clearing -----------------------------------------------
 
 
@@ -346,8 +389,7 @@ class Line:
 
 
 # The kinds of value settled between stores, each a function of a Window returning Lines.
-# Coupons join here once they land (see the module docstring).
-SOURCES = [points_lines, stored_value_lines]
+SOURCES = [points_lines, stored_value_lines, coupon_lines]
 
 
 def compute_lines(window):
