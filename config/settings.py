@@ -166,6 +166,9 @@ EXPORT_FORMATS = [XLSX, CSV]
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
+# The largest request body read into memory: a till's 500-line sale is about 100 KB; a bigger
+# body is answered 413 payload_too_large by the till API (admin file uploads are not counted).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Celery: tasks run in-process when no broker is configured (the embedded default only).
@@ -187,7 +190,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Exact Decimal numbers, bounded nesting (stores/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["stores.api.parsers.TillJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "stores.api.exceptions.api_exception_handler",
 }

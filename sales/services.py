@@ -89,7 +89,9 @@ def _plan(*, book, store, member, lines, total, redeem_points, account_balance, 
             rule=rule, lines=lines, total=total, available=account_balance
         )
         if redeem_points > account_balance:
-            raise InsufficientPoints(fields={"redeem_points": [f"{account_balance}"]})
+            raise InsufficientPoints.of(
+                balance=account_balance, wanted=redeem_points, field="redeem_points"
+            )
         if redeem_points % rule.step or redeem_points < rule.min_points:
             raise RedemptionNotAllowed(
                 fields={
@@ -277,9 +279,7 @@ def post_sale(
     wallet_entry = None
     if stored_value_amount:
         if stored_value is None:  # no wallet yet
-            raise InsufficientStoredValue(
-                fields={"stored_value": [f"0.00 < {stored_value_amount}"]}
-            )
+            raise InsufficientStoredValue.of(balance=ZERO, wanted=stored_value_amount)
         wallet_entry = _pay_stored_value(
             member, stored_value_amount, source, store, terminal, actor, receipt_no
         )
@@ -509,7 +509,14 @@ def refund_sale(
         if amount is None:
             amount = _cumulative(line.amount, before, after, line.qty)
         if amount > amount_left:
-            raise RefundExceedsSale(fields={"lines": [f"{line.sku}: ¥{amount} > ¥{amount_left}"]})
+            raise RefundExceedsSale(
+                fields={
+                    "lines": [
+                        _("%(sku)s: ¥%(amount)s is more than the ¥%(left)s left to refund.")
+                        % {"sku": line.sku, "amount": amount, "left": amount_left}
+                    ]
+                }
+            )
         refund_lines.append(
             RefundLine(
                 sale_line=line,
@@ -646,7 +653,14 @@ def _wanted(sale_lines, left, lines):
             if not need:
                 break
         if need:
-            raise RefundExceedsSale(fields={f"lines[{i}].qty": [f"{sku}: {qty}"]})
+            raise RefundExceedsSale(
+                fields={
+                    f"lines[{i}].qty": [
+                        _("%(sku)s: a quantity of %(qty)s is more than is left to refund.")
+                        % {"sku": sku, "qty": qty}
+                    ]
+                }
+            )
     # `left` was consumed above to split one sku over lines; give callers the true "before".
     for ln, take, _part in wanted:
         left[ln.pk] += take

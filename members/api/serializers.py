@@ -12,6 +12,10 @@ PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # request can carry a balance or a points column past what the database holds.
 MONEY = {"max_digits": 14, "decimal_places": 2}
 MONEY_IN = {"max_digits": 9, "decimal_places": 2}
+# Whole numbers a till sends stay within the columns they end up in (integer / bigint), so an
+# absurd number is a 400 naming the field, never a database error.
+POINTS_IN = {"min_value": 0, "max_value": 2_147_483_647}
+ID_IN = {"min_value": 1, "max_value": 2**63 - 1}
 
 
 def validate_phone(value):

@@ -9,12 +9,20 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from countcards.api.serializers import CountCardSerializer
-from members.api.serializers import MONEY, MONEY_IN, MemberRefSerializer, TierSerializer
+from members.api.serializers import (
+    MONEY,
+    MONEY_IN,
+    POINTS_IN,
+    MemberRefSerializer,
+    TierSerializer,
+)
 
 QTY = {"max_digits": 9, "decimal_places": 3, "min_value": Decimal("0.001")}
-# Receipt and refund numbers end up in URLs (GET /sales/{receipt_no}): no slash, no spaces.
+# Receipt and refund numbers end up in URLs (GET /sales/{receipt_no}): no slash, no spaces,
+# no control characters (a path parameter holding one is refused: it could never be looked up).
 DOCUMENT_NO = RegexValidator(
-    r"^[^/\\\s?#%]+$", gettext_lazy("No slash, space, question mark, hash or percent sign.")
+    r"^[^/\\\s?#%\x00-\x1f\x7f]+$",
+    gettext_lazy("No slash, space, question mark, hash, percent sign or control character."),
 )
 
 
@@ -54,7 +62,7 @@ class SaleLineSerializer(serializers.Serializer):
 class QuoteSerializer(serializers.Serializer):
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
-    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    redeem_points = serializers.IntegerField(**POINTS_IN, required=False, default=0)
 
 
 class QuoteResultSerializer(serializers.Serializer):
@@ -70,7 +78,7 @@ class SaleSerializer(serializers.Serializer):
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
     total = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
-    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    redeem_points = serializers.IntegerField(**POINTS_IN, required=False, default=0)
     coupon_codes = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, default=list, max_length=20
     )
