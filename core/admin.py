@@ -1,6 +1,7 @@
 """Admin pieces every app uses: read-only pages for ledgers and records written by services."""
 
 from django.contrib import admin
+from import_export.forms import SelectableFieldsExportForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,3 +28,34 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def money_column(field_name, description=None, *, model=None):
+    """A list column showing a money field as 14,154.24 (two decimals, thousands separators),
+    sortable by the field (right-aligned by static/admin/css/loyalty.css). `description`
+    defaults to the field's verbose name (give `model`)."""
+    from .formatting import format_money
+
+    if description is None:
+        description = model._meta.get_field(field_name).verbose_name
+
+    @admin.display(description=description, ordering=field_name)
+    def column(obj):
+        value = obj
+        for part in field_name.split("__"):
+            value = getattr(value, part, None) if value is not None else None
+        return format_money(value)
+
+    column.__name__ = f"{field_name}_money"
+    column.money_field = field_name  # the guard test reads it
+    return column
+
+
+class ColumnTitleExportForm(SelectableFieldsExportForm):
+    """django-import-export's export form, each field named by its column title (a resource's
+    column_name, as the spreadsheet will head it) instead of its attribute name title-cased in
+    English ("Employee No")."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return str(field.column_name) if field is not None else field_name

@@ -61,8 +61,10 @@ LEDGER_MODELS = {
 }
 
 
-# Chain-wide rules in an app whose other models store staff may change: head office only.
-RULE_MODELS = {"tier"}
+# Chain-wide rules and stock in apps whose other models store staff may change: head office
+# sets them, a store's staff only view them (tiers, recharge plans, count-card packages, the
+# batches of pre-printed cards).
+RULE_MODELS = {"tier", "rechargeplan", "countcardpackage", "cardbatch"}
 
 
 def _permissions_for(role, using, head_office=False):

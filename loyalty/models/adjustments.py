@@ -68,6 +68,8 @@ class PointsAdjustment(models.Model):
         related_name="adjustment",
     )
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # One per submitted form (a double click, a resubmitted page): the first adjustment wins.
+    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("points adjustment")
