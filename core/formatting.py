@@ -5,9 +5,11 @@ Explicit rather than USE_THOUSAND_SEPARATOR: that setting would also group every
 template prints, ids in hidden inputs and links included, and the numbers CSV exports write.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
+
+from core.money import CENT
 
 # The Excel number format of a money cell: 14,154.24 (negative: -14,154.24).
 MONEY_FORMAT = "#,##0.00"
@@ -18,7 +20,7 @@ def format_money(value, *, currency=False):
     if value is None or value == "":
         return ""
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     text = f"{amount:,.2f}"

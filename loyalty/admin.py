@@ -275,7 +275,7 @@ class PointsAccountAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "lifetime_earned",
         "lifetime_redeemed",
         "lifetime_expired",
-        "qualifying_spend",
+        money_column("qualifying_spend", model=PointsAccount),
         "in_debt",
     ]
     list_select_related = ["member"]

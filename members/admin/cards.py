@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
+from core.admin import money_column
 from core.errors import DomainError
 from core.models import Source
 from members.models import Card, CardBatch, Tier
@@ -61,7 +62,7 @@ def write_cards_xlsx(batch, target):
 class CardBatchAdmin(admin.ModelAdmin):
     list_display = [
         "prefix", "count", "first_serial", "initial_tier", "initial_points",
-        "initial_stored_value", "created_by", "created_at",
+        money_column("initial_stored_value", model=CardBatch), "created_by", "created_at",
     ]  # fmt: skip
     readonly_fields = [f.name for f in CardBatch._meta.fields]
     actions = ["export_cards"]

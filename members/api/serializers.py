@@ -5,6 +5,8 @@ import re
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from members.validators import validate_birthday
+
 # The same rule as the import's normalizer, so a bad number is refused here, by field, without
 # echoing the number back in a message.
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -47,7 +49,9 @@ class OpenMemberSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=11, validators=[validate_phone])
     name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     gender = serializers.ChoiceField(choices=["M", "F", "U"], required=False, default="U")
-    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    birthday = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_birthday]
+    )
     card_no = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     referrer_phone = serializers.CharField(
         max_length=11, required=False, allow_blank=True, default=""

@@ -8,6 +8,7 @@ and wallet connect their services there).
 
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -29,6 +30,7 @@ from members.importing.normalize import RowError, normalize_phone
 from members.models import Card, CardBatch, Member, Tag, Tier, TierChange
 from members.models.cards import CARD_NO_LENGTH, make_card_no
 from members.models.member import allocate_member_nos, member_no_sql, name_initials
+from members.validators import validate_birthday
 from stores.models import Store
 
 # How a service `source` maps to the member's "opened through".
@@ -47,6 +49,15 @@ def clean_phone(phone, field="phone"):
         return normalize_phone(phone)
     except RowError as exc:
         raise InvalidMember(fields={field: [str(exc.message)]}) from None
+
+
+def _birthday_errors(birthday):
+    """{"birthday": [message]} for a birthday no one can have (future, before 1900), else {}."""
+    try:
+        validate_birthday(birthday)
+    except ValidationError as exc:
+        return {"birthday": list(exc.messages)}
+    return {}
 
 
 def default_tier():
@@ -90,6 +101,7 @@ def open_member(
     errors = {}
     if gender not in Member.Gender.values:
         errors["gender"] = [_("Gender must be M, F or U.")]
+    errors.update(_birthday_errors(birthday))
     if not isinstance(initial_points, int) or isinstance(initial_points, bool):
         errors["initial_points"] = [_("Points must be a whole number.")]
     elif initial_points < 0:
@@ -238,6 +250,8 @@ def update_member_profile(*, member, source, actor=None, **changes) -> Member:
         raise InvalidMember(fields={name: [_("Cannot be changed here.")] for name in unknown})
     if "gender" in changes and changes["gender"] not in Member.Gender.values:
         raise InvalidMember(fields={"gender": [_("Gender must be M, F or U.")]})
+    if "birthday" in changes and _birthday_errors(changes["birthday"]):
+        raise InvalidMember(fields=_birthday_errors(changes["birthday"]))
     for field, value in changes.items():
         if value is None and field in PROFILE_FIELDS and field != "birthday":
             value = ""  # text fields are blank, never NULL
