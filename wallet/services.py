@@ -537,6 +537,7 @@ def open_wallet_for_new_member(*, member, opening, source, actor=None):
             reason=_("Opening balance"),
             reference=opening.reference,
             key=f"opening:wallet:{member.pk}",
+            at=opening.at,
         )
     # The wallet cached on `member` while opening it holds the balance before the entry.
     member._state.fields_cache.pop("wallet", None)

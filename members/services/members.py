@@ -87,6 +87,7 @@ def open_member(
     tags=(),
     initial_points_expire_at=None,
     reference="",
+    opened_at=None,
 ) -> Member:
     """Open a member card (开卡) in one transaction.
 
@@ -95,7 +96,8 @@ def open_member(
     the referrer, if given, is a member; initial points and stored value are not negative and
     become ledger entries (OPENING) with the operator recorded. The points account and the
     wallet are always opened. The tier is the given one, else the card batch's, else the
-    default tier.
+    default tier. `opened_at` (default now) dates the membership and its opening entries, for
+    members brought in from before.
     """
     phone = clean_phone(phone)
     errors = {}
@@ -160,6 +162,7 @@ def open_member(
         else MEMBER_SOURCE.get(source, Member.Source.ADMIN),
         notes=notes or "",
         opened_by=actor,
+        opened_at=opened_at or timezone.now(),
     )
     try:
         # A savepoint: a concurrent opening of the same phone loses here, not at commit.
@@ -183,12 +186,13 @@ def open_member(
             store=home_store,
             terminal=terminal,
             reference=reference or _("card opening"),
+            at=opened_at,
         ),
         source=source,
         actor=actor,
     )
     if card is not None:
-        now = timezone.now()
+        now = opened_at or timezone.now()
         card.status, card.member = Card.Status.ACTIVE, member
         card.activated_at = card.status_changed_at = now
         card.save(update_fields=["status", "member", "activated_at", "status_changed_at"])
