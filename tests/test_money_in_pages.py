@@ -127,3 +127,16 @@ def test_an_import_job_shows_how_long_it_took_in_words(client, head_office):
     page = client.get(reverse("admin:members_importjob_change", args=[job.pk])).content.decode()
 
     assert "不到 1 秒" in page and "0.3062361529998725" not in page
+
+
+@pytest.mark.django_db
+def test_the_member_export_holds_stored_value_as_a_formatted_number(client, head_office, chain):
+    open_member(phone="13812345678", home_store=chain["SH001"], source=Source.ADMIN,
+                initial_stored_value=Decimal("1350.50"))
+    client.force_login(head_office)
+
+    response = client.get(reverse("admin:members_member_export"))
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cell = sheet.cell(row=2, column=9)
+    assert cell.value == 1350.5 and cell.number_format == "#,##0.00"
