@@ -115,13 +115,13 @@ def response_text(response):
     return visible_text(text)
 
 
-def walk(client, models=None):
+def walk(client, models=None, per_model=None):
     """[(url, text)] of every admin page the client can open, generated from the admin site
-    (or only the pages of `models`)."""
+    (or only the pages of `models`; the pages of at most `per_model` objects of each)."""
     registry = {m: a for m, a in admin.site._registry.items() if models is None or m in models}
     urls = [] if models else [url for _name, url in admin_urls_without_args()]
     urls += [] if models else autocomplete_urls()
-    for model, model_admin, obj in registered_objects():
+    for model, model_admin, obj in registered_objects(limit=per_model):
         if model in registry:
             urls += object_urls(model, obj, model_admin)
     if models is None:

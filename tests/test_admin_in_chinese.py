@@ -76,11 +76,12 @@ def test_every_admin_page_reads_in_chinese_for_head_office(client, world, admin_
     # the user, group, login-lockout and periodic-task pages included.
     client.force_login(admin_user)
 
-    pages = walk(client)
+    # Words come from the page's kind, not its row: two objects of each model suffice.
+    pages = walk(client, per_model=2)
 
     untranslated = {url: english_words(text) for url, text in pages if english_words(text)}
     assert untranslated == {}
-    assert len(pages) > 250  # every page of every registered admin, not a handful
+    assert len(pages) > 200  # every page of every registered admin, not a handful
 
 
 def test_the_walk_finds_english_when_the_third_party_catalogue_is_missing(
