@@ -287,3 +287,10 @@ def test_whole_numbers_past_their_column_are_a_400_naming_the_field(
     error = assert_error(post(api, url, body), 400, "invalid")
 
     assert field in error["fields"]
+
+
+def test_a_nul_in_a_text_field_is_named_as_such_in_chinese(api, chain):
+    response = api.get("/api/v1/members/lookup", {"card_no": "1\x002"})
+
+    body = assert_error(response, 400, "invalid")
+    assert body["fields"] == {"card_no": ["不能包含空字符（NUL）。"]}
