@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.http import Http404
+from import_export.forms import SelectableFieldsExportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 
@@ -46,3 +47,34 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         raise Http404  # no reverting from history: every change goes through a service
+
+
+def money_column(field_name, description=None, *, model=None):
+    """A list column showing a money field as 14,154.24 (two decimals, thousands separators),
+    sortable by the field (right-aligned by static/admin/css/loyalty.css). `description`
+    defaults to the field's verbose name (give `model`)."""
+    from .formatting import format_money
+
+    if description is None:
+        description = model._meta.get_field(field_name).verbose_name
+
+    @admin.display(description=description, ordering=field_name)
+    def column(obj):
+        value = obj
+        for part in field_name.split("__"):
+            value = getattr(value, part, None) if value is not None else None
+        return format_money(value)
+
+    column.__name__ = f"{field_name}_money"
+    column.money_field = field_name  # the guard test reads it
+    return column
+
+
+class ColumnTitleExportForm(SelectableFieldsExportForm):
+    """django-import-export's export form, each field named by its column title (a resource's
+    column_name, as the spreadsheet will head it) instead of its attribute name title-cased in
+    English ("Employee No")."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return str(field.column_name) if field is not None else field_name

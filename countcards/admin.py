@@ -9,12 +9,21 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin, ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin, money_column
+from core.formatting import format_money
 from core.models import Source
 from members.admin import MemberAdmin
-from members.admin.common import MemberActionForm, for_each_member, run_for_member
+from members.admin.common import (
+    CounterButton,
+    MemberActionForm,
+    counter_form_page,
+    for_each_member,
+    run_counter_service,
+    run_for_member,
+)
 from stores.access import StoreScopedAdminMixin, allowed_store_ids
 from stores.models import Store
+from wallet.admin import stored_value_facts
 
 from .models import CountCardEntry, CountCardPackage, MemberCountCard
 from .services import renew_count_card, sell_count_card, use_count_card_visit
@@ -42,7 +51,14 @@ def count_cards_panel(member):
 
 @admin.register(CountCardPackage)
 class CountCardPackageAdmin(HistoryAdmin):
-    list_display = ["code", "name", "visits", "price", "valid_days", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "visits",
+        money_column("price", model=CountCardPackage),
+        "valid_days",
+        "is_active",
+    ]
     list_filter = ["is_active"]
     search_fields = ["=code", "name"]
 
@@ -128,7 +144,7 @@ class CountCardEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "visits",
         "visits_after",
         "expires_after",
-        "amount",
+        money_column("amount", model=CountCardEntry),
         "store",
         "source",
         "actor",
@@ -143,7 +159,134 @@ def count_cards_history(member):
     return count_cards_panel(member)
 
 
+# --- the member page's 售次卡 and 续次 buttons --------------------------------------------------
+
+
+def _cards_fact(member):
+    now = timezone.now()
+    cards = MemberCountCard.objects.filter(member=member).select_related("package")
+    text = "; ".join(
+        gettext("%(name)s: %(left)d left, until %(until)s%(expired)s")
+        % {
+            "name": card.package.name,
+            "left": card.visits_left,
+            "until": timezone.localtime(card.expires_at).date(),
+            "expired": gettext(" (expired)") if card.expires_at <= now else "",
+        }
+        for card in cards.order_by("-created_at")
+    )
+    return (gettext("count cards"), text or "-")
+
+
+def sell_count_card_view(request, member):
+    form = SellCountCardForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        done = run_counter_service(
+            request,
+            form,
+            member,
+            lambda: sell_count_card(
+                member=member,
+                package=data["package"],
+                store=data["store"],
+                pay_from_stored_value=data["pay_from_stored_value"],
+                source=Source.ADMIN,
+                actor=request.user,
+                key=f"admin-countcard:{data['token']}:{member.pk}",
+            ),
+            lambda card: gettext("Count card %(name)s sold.") % {"name": card.package.name},
+        )
+        if done:
+            return done
+    return counter_form_page(
+        request,
+        member,
+        title=gettext("Sell a count card"),
+        form=form,
+        facts=[*stored_value_facts(member), _cards_fact(member)],
+        submit_label=gettext("Sell"),
+    )
+
+
+class RenewCountCardForm(MemberActionForm):
+    card = forms.ModelChoiceField(queryset=MemberCountCard.objects.none(), label=_("count card"))
+    pay_from_stored_value = forms.BooleanField(label=_("pay from stored value"), required=False)
+
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["card"].queryset = MemberCountCard.objects.filter(
+            member=member
+        ).select_related("package")
+        self.fields["card"].label_from_instance = lambda card: gettext(
+            "%(name)s (%(left)d left, until %(until)s): +%(visits)d visits, +%(days)d days "
+            "for %(price)s"
+        ) % {
+            "name": card.package.name,
+            "left": card.visits_left,
+            "until": timezone.localtime(card.expires_at).date(),
+            "visits": card.package.visits,
+            "days": card.package.valid_days,
+            "price": format_money(card.package.price, currency=True),
+        }
+
+
+def renew_count_card_view(request, member):
+    form = RenewCountCardForm(request.POST or None, user=request.user, member=member)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        done = run_counter_service(
+            request,
+            form,
+            member,
+            lambda: renew_count_card(
+                card=data["card"],
+                store=data["store"],
+                pay_from_stored_value=data["pay_from_stored_value"],
+                source=Source.ADMIN,
+                actor=request.user,
+                key=f"admin-renew:{data['token']}:{data['card'].pk}",
+            ),
+            gettext("Count card renewed."),
+        )
+        if done:
+            return done
+    return counter_form_page(
+        request,
+        member,
+        title=gettext("Renew a count card"),
+        form=form,
+        facts=[*stored_value_facts(member), _cards_fact(member)],
+        submit_label=gettext("Renew"),
+    )
+
+
+def _may_sell(request, member):
+    return request.user.has_perm("members.change_member")
+
+
+def _may_renew(request, member):
+    return (
+        request.user.has_perm("countcards.change_membercountcard")
+        and MemberCountCard.objects.filter(member=member).exists()
+    )
+
+
 MemberAdmin.extend(
     panels={"count_cards_history": count_cards_history},
     actions=[sell_count_card_action],
+    buttons=[
+        CounterButton(
+            name="sell-count-card",
+            label=_("Sell a count card"),
+            view=sell_count_card_view,
+            allowed=_may_sell,
+        ),
+        CounterButton(
+            name="renew-count-card",
+            label=_("Renew a count card"),
+            view=renew_count_card_view,
+            allowed=_may_renew,
+        ),
+    ],
 )

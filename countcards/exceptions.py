@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
@@ -13,6 +14,17 @@ class CountCardNotUsable(DomainError):
     code = "count_card_not_usable"
     status = 422
     default_message = _("This count card has no visits left or has expired.")
+
+    @classmethod
+    def too_few_visits(cls, *, left, wanted):
+        return cls(
+            fields={
+                "visits": [
+                    gettext("The card has %(left)d visits left; %(wanted)d were asked for.")
+                    % {"left": left, "wanted": wanted}
+                ]
+            }
+        )
 
 
 class InvalidCountCardOperation(DomainError):

@@ -65,7 +65,7 @@ def post_count_card_entry(
             return existing
     new_visits = locked.visits_left + visits
     if new_visits < 0:
-        raise CountCardNotUsable(fields={"visits": [f"{locked.visits_left} < {-visits}"]})
+        raise CountCardNotUsable.too_few_visits(left=locked.visits_left, wanted=-visits)
     new_expiry = expires_at or locked.expires_at
     entry = CountCardEntry.objects.create(
         card=locked,

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -16,10 +17,16 @@ class CountCardPackage(models.Model):
 
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50)
-    visits = models.PositiveIntegerField(_("visits"))
-    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    visits = models.PositiveIntegerField(
+        _("visits"), validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+    )
+    price = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
     valid_days = models.PositiveIntegerField(
-        _("valid days"), help_text=_("Days from sale (or renewal) until unused visits expire.")
+        _("valid days"),
+        validators=[MinValueValidator(1), MaxValueValidator(36_500)],
+        help_text=_("Days from sale (or renewal) until unused visits expire."),
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -32,10 +39,20 @@ class CountCardPackage(models.Model):
         verbose_name_plural = _("count-card packages")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(visits__gt=0), name="countcardpackage_visits_gt_0"),
-            models.CheckConstraint(condition=Q(price__gte=0), name="countcardpackage_price_gte_0"),
             models.CheckConstraint(
-                condition=Q(valid_days__gt=0), name="countcardpackage_days_gt_0"
+                condition=Q(visits__gt=0),
+                name="countcardpackage_visits_gt_0",
+                violation_error_message=_("A package has at least one visit."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="countcardpackage_price_gte_0",
+                violation_error_message=_("The price cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_days__gt=0),
+                name="countcardpackage_days_gt_0",
+                violation_error_message=_("A package is valid for at least one day."),
             ),
         ]
 

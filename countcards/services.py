@@ -123,7 +123,8 @@ def use_count_card_visit(
         if existing is not None:
             return _same_visit(existing, card, visits)
     if locked.expires_at <= at:
-        raise CountCardNotUsable(_("This count card expired on %s.") % locked.expires_at.date())
+        expired = _("This count card expired on %s.") % timezone.localtime(locked.expires_at).date()
+        raise CountCardNotUsable(expired, fields={"card_id": [expired]})
     entry = post_count_card_entry(
         card=locked,
         kind=Kind.USE,

@@ -2,21 +2,35 @@
 adjustment approval queue, and what the member page shows of points (its column, panel and the
 adjust-points action, added to MemberAdmin from here). Every change calls a service."""
 
+import uuid
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core import validators
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin, ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin, money_column
 from core.errors import DomainError
 from core.models import Source
 from members.admin import MemberAdmin
-from stores.access import StoreScopedAdminMixin
+from members.admin.common import (
+    CounterButton,
+    MemberActionForm,
+    apply_domain_error,
+    counter_form_page,
+    run_counter_service,
+)
+from stores.access import StoreScopedAdminMixin, StoreScopedInlineMixin, can_access_store
 
 from .models import (
     BonusRule,
@@ -31,8 +45,68 @@ from .models import (
     PointsLot,
     RedemptionRule,
 )
+from .models.rules import parse_codes
 from .selectors import open_lots, recent_points_entries
 from .services import adjust_points, approve_adjustment, reject_adjustment
+from .services.adjustments import points_balance
+
+# --- when rules apply: the weekdays as a checkbox list ------------------------------------
+
+WEEKDAYS = [
+    ("1", pgettext_lazy("weekday", "Mon")),
+    ("2", pgettext_lazy("weekday", "Tue")),
+    ("3", pgettext_lazy("weekday", "Wed")),
+    ("4", pgettext_lazy("weekday", "Thu")),
+    ("5", pgettext_lazy("weekday", "Fri")),
+    ("6", pgettext_lazy("weekday", "Sat")),
+    ("7", pgettext_lazy("weekday", "Sun")),
+]
+
+
+class WeekdaysField(forms.MultipleChoiceField):
+    """周一…周日 as checkboxes, kept in the rule's text column as "1,3" (1 = Monday): typing
+    "3" and hoping it meant Wednesday is over. None ticked: every day."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", WEEKDAYS)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return sorted(parse_codes(value))
+        return value
+
+    def clean(self, value):
+        days = super().clean(value)
+        return ",".join(sorted(set(days), key=int))
+
+    def has_changed(self, initial, data):
+        before = sorted(parse_codes(initial)) if isinstance(initial, str) else initial or []
+        return super().has_changed(before, data)
+
+
+def weekdays_text(codes):
+    """"1,3" -> "周一、周三"; "" -> "每天"."""
+    names = dict(WEEKDAYS)
+    days = sorted(parse_codes(codes), key=lambda d: int(d) if d.isdigit() else 99)
+    if not days:
+        return gettext("every day")
+    return gettext(", ").join(str(names.get(day, day)) for day in days)
+
+
+class RuleWindowForm(forms.ModelForm):
+    weekdays = WeekdaysField(
+        label=_("weekdays"), help_text=_("Tick the days it applies. None ticked: every day.")
+    )
+
+
+@admin.display(description=_("weekdays"), ordering="weekdays")
+def weekdays_column(rule):
+    return weekdays_text(rule.weekdays)
+
 
 WINDOW_FIELDS = (
     _("When and where"),
@@ -48,14 +122,15 @@ WINDOW_FIELDS = (
 
 @admin.register(EarningRule)
 class EarningRuleAdmin(HistoryAdmin):
+    form = RuleWindowForm
     list_display = [
         "name",
         "kind",
         "points",
-        "per_amount",
+        money_column("per_amount", model=EarningRule),
         "multiplier",
         "categories",
-        "weekdays",
+        weekdays_column,
         "start_date",
         "end_date",
         "priority",
@@ -87,15 +162,16 @@ class EarningRuleAdmin(HistoryAdmin):
 
 @admin.register(RedemptionRule)
 class RedemptionRuleAdmin(HistoryAdmin):
+    form = RuleWindowForm
     list_display = [
         "name",
         "points_per_yuan",
         "min_points",
         "step",
-        "min_order_amount",
+        money_column("min_order_amount", model=RedemptionRule),
         "max_share_percent",
         "excluded_categories",
-        "weekdays",
+        weekdays_column,
         "start_date",
         "end_date",
         "priority",
@@ -136,7 +212,7 @@ class BonusRuleAdmin(HistoryAdmin):
         "points",
         "referrer_points",
         "holiday",
-        "min_order_amount",
+        money_column("min_order_amount", model=BonusRule),
         "start_date",
         "end_date",
         "is_active",
@@ -144,7 +220,7 @@ class BonusRuleAdmin(HistoryAdmin):
     list_filter = ["kind", "is_active"]
 
 
-class GiftStockInline(admin.TabularInline):
+class GiftStockInline(StoreScopedInlineMixin, admin.TabularInline):
     model = GiftStock
     extra = 0
 
@@ -199,7 +275,7 @@ class PointsAccountAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "lifetime_earned",
         "lifetime_redeemed",
         "lifetime_expired",
-        "qualifying_spend",
+        money_column("qualifying_spend", model=PointsAccount),
         "in_debt",
     ]
     list_select_related = ["member"]
@@ -216,22 +292,58 @@ class PointsAccountAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(PointsLot)
-class PointsLotAdmin(ReadOnlyAdmin):
+class PointsLotAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    # A lot belongs to the member's account: their home store's staff see it, wherever it
+    # was earned (as for the account itself).
+    store_field = "account__member__home_store"
     list_display = ["account", "points", "remaining", "earned_at", "expires_at"]
     list_select_related = ["account__member"]
     raw_id_fields = ["account", "entry"]
 
 
 class AdjustmentForm(forms.ModelForm):
+    # One per rendered form: a double click or a resubmitted page posts one adjustment.
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = PointsAdjustment
         fields = ["member", "points", "reason_category", "reason", "store"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+        if "points" in self.fields:  # not on the read-only page of a posted adjustment
+            limit_points(self.fields["points"])
+
+
+def adjustment_help():
+    return gettext(
+        "Signed: negative takes points. Above %(threshold)s points (either way) another "
+        "head-office user must approve; at most %(limit)s in one adjustment."
+    ) % {
+        "threshold": f"{settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD:,}",
+        "limit": f"{settings.POINTS_ADJUSTMENT_MAX_POINTS:,}",
+    }
+
+
+def adjustment_done_message(adjustment):
+    if adjustment.status == PointsAdjustment.Status.POSTED:
+        return gettext("%(points)+d points posted to %(member)s.") % {
+            "points": adjustment.points,
+            "member": adjustment.member,
+        }
+    return gettext(
+        "The adjustment of %(points)+d points for %(member)s waits for approval by another "
+        "head-office user."
+    ) % {"points": adjustment.points, "member": adjustment.member}
 
 
 @admin.register(PointsAdjustment)
 class PointsAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     """The approval queue: filter by status 'waiting for approval', then approve or reject."""
 
+    store_field = "member__home_store"
     form = AdjustmentForm
     list_display = [
         "created_at",
@@ -255,22 +367,59 @@ class PointsAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        try:
-            saved = adjust_points(
-                member=obj.member,
-                points=obj.points,
-                reason_category=obj.reason_category,
-                reason=obj.reason,
-                store=obj.store,
-                source=Source.ADMIN,
-                actor=request.user,
-            )
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            raise PermissionDenied(exc.message) from exc
-        obj.pk = saved.pk
-        obj.status = saved.status
+    def add_view(self, request, form_url="", extra_context=None):
+        """积分调整 → 增加: the ModelAdmin's own form, whose only effect is one call of
+        adjust_points; a refusal (not enough points, over the limit) comes back on the form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form_class = self.get_form(request, None, change=False)
+        form = form_class(
+            request.POST or None, initial=self.get_changeform_initial_data(request)
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            member = data["member"]
+            if not can_access_store(request.user, member.home_store):
+                # The raw id field takes any member's id; a store's staff adjust only theirs.
+                raise PermissionDenied
+            try:
+                adjustment = adjust_points(
+                    member=member,
+                    points=data["points"],
+                    reason_category=data["reason_category"],
+                    reason=data["reason"],
+                    store=data["store"],
+                    source=Source.ADMIN,
+                    actor=request.user,
+                    key=f"admin-adjust:{data['token']}" if data.get("token") else None,
+                )
+            except DomainError as error:
+                apply_domain_error(request, form, error)
+            else:
+                self.message_user(request, adjustment_done_message(adjustment), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:loyalty_pointsadjustment_changelist"))
+        fieldsets = [(None, {"fields": ["member", "points", "reason_category", "reason", "store"]})]
+        admin_form = helpers.AdminForm(form, fieldsets, {}, [], model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Adjust points"),
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(
+            request, context, add=True, change=False, obj=None, form_url=form_url
+        )
 
     def _decide(self, request, queryset, service, done):
         count = 0
@@ -358,13 +507,18 @@ def member_points_panel(member) -> SafeString:
 
 
 class AdjustPointsForm(forms.Form):
-    points = forms.IntegerField(
-        label=_("points"), help_text=_("Signed: negative takes points from each member.")
-    )
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+    points = forms.IntegerField(label=_("points"))
     reason_category = forms.ChoiceField(
         label=_("reason category"), choices=PointsAdjustment.ReasonCategory.choices
     )
     reason = forms.CharField(label=_("reason"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+        limit_points(self.fields["points"])
 
     def clean_points(self):
         if not self.cleaned_data["points"]:
@@ -372,10 +526,42 @@ class AdjustPointsForm(forms.Form):
         return self.cleaned_data["points"]
 
 
+def limit_points(field):
+    """Bound a points field by settings.POINTS_ADJUSTMENT_MAX_POINTS (read when the form is
+    made, so a changed setting applies at once), with the rules in its help text."""
+    limit = settings.POINTS_ADJUSTMENT_MAX_POINTS
+    field.min_value, field.max_value = -limit, limit
+    field.validators = [
+        *field.validators,
+        validators.MinValueValidator(-limit),
+        validators.MaxValueValidator(limit),
+    ]
+    field.widget.attrs.update(min=-limit, max=limit)
+    field.help_text = adjustment_help()
+
+
+def _adjust(request, member, data, key_suffix=""):
+    token = data.get("token")
+    return adjust_points(
+        member=member,
+        points=data["points"],
+        reason_category=data["reason_category"],
+        reason=data["reason"],
+        store=data.get("store"),
+        source=Source.ADMIN,
+        actor=request.user,
+        key=f"admin-adjust:{token}:{member.pk}{key_suffix}" if token else None,
+    )
+
+
 @admin.action(description=_("Adjust points of the selected members"), permissions=["adjust_points"])
 def adjust_points_action(modeladmin, request, queryset):
     """Admin action for the member list: an intermediate form (points, reason category and
-    text), then `adjust_points` for each selected member. Large adjustments wait for approval."""
+    text), then `adjust_points` for each selected member. Large adjustments wait for approval.
+
+    One message per outcome: each refusal names its member and says why; the summary appears
+    only when something was posted or is waiting (never a green "0 posted" beside a red
+    refusal)."""
     if not request.user.has_perm("loyalty.add_pointsadjustment"):
         raise PermissionDenied
     form = AdjustPointsForm(request.POST if "apply" in request.POST else None)
@@ -383,25 +569,23 @@ def adjust_points_action(modeladmin, request, queryset):
         posted = pending = 0
         for member in queryset.order_by("pk"):
             try:
-                adjustment = adjust_points(
-                    member=member,
-                    source=Source.ADMIN,
-                    actor=request.user,
-                    **form.cleaned_data,
-                )
+                adjustment = _adjust(request, member, form.cleaned_data)
             except DomainError as exc:
-                modeladmin.message_user(request, f"{member}: {exc.message}", messages.ERROR)
+                modeladmin.message_user(
+                    request, f"{member}: {refusal_text(exc)}", messages.ERROR
+                )
                 continue
             if adjustment.status == PointsAdjustment.Status.POSTED:
                 posted += 1
             else:
                 pending += 1
-        modeladmin.message_user(
-            request,
-            gettext("%(posted)d adjustments posted, %(pending)d waiting for approval.")
-            % {"posted": posted, "pending": pending},
-            messages.SUCCESS,
-        )
+        if posted or pending:
+            modeladmin.message_user(
+                request,
+                gettext("%(posted)d adjustments posted, %(pending)d waiting for approval.")
+                % {"posted": posted, "pending": pending},
+                messages.SUCCESS,
+            )
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
@@ -415,10 +599,63 @@ def adjust_points_action(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/loyalty/adjust_points.html", context)
 
 
+def refusal_text(error):
+    """A service's refusal as one sentence: its field messages when it has them (they say
+    what the member has and what was asked), else its message."""
+    details = [str(m) for problems in (error.fields or {}).values() for m in problems]
+    return " ".join(details) if details else str(error.message)
+
+
+# --- the member page's 调整积分 button -------------------------------------------------------
+
+
+class CounterAdjustPointsForm(MemberActionForm, AdjustPointsForm):
+    """The member page's form: AdjustPointsForm with the store it happens in and its token."""
+
+    token = forms.CharField(widget=forms.HiddenInput)
+
+
+def adjust_points_view(request, member):
+    form = CounterAdjustPointsForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        done = run_counter_service(
+            request,
+            form,
+            member,
+            lambda: _adjust(request, member, form.cleaned_data),
+            adjustment_done_message,
+        )
+        if done:
+            return done
+    return counter_form_page(
+        request,
+        member,
+        title=gettext("Adjust points"),
+        form=form,
+        facts=points_facts(member),
+        submit_label=gettext("Adjust points"),
+    )
+
+
+def points_facts(member):
+    return [
+        (gettext("points balance"), f"{points_balance(member):,}"),
+        (
+            gettext("approval threshold"),
+            gettext("above %(threshold)s points, another head-office user approves")
+            % {"threshold": f"{settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD:,}"},
+        ),
+        (
+            gettext("largest adjustment"),
+            f"{settings.POINTS_ADJUSTMENT_MAX_POINTS:,}",
+        ),
+    ]
+
+
 @admin.display(description=_("points"), ordering="points_account__balance")
 def points_column(member):
     account = getattr(member, "points_account", None)
-    return account.balance if account else 0
+    return f"{account.balance if account else 0:,}"
 
 
 @admin.display(description=_("points history"))
@@ -436,4 +673,12 @@ MemberAdmin.extend(
     actions=[adjust_points_action],
     permissions={"adjust_points": can_adjust_points},
     select_related=["points_account"],
+    buttons=[
+        CounterButton(
+            name="adjust-points",
+            label=_("Adjust points"),
+            view=adjust_points_view,
+            allowed=lambda request, member: can_adjust_points(request),
+        )
+    ],
 )

@@ -18,10 +18,12 @@ GIFTS = [("MUG", "品牌马克杯", 1500), ("BAG", "环保购物袋", 500), ("OI
 
 
 def seed_rules(ctx):
-    """Tiers 普通/银卡/金卡/钻石, 1 point per yuan, double points on Wednesdays, 100 points =
-    1 yuan up to 50% of an order, expiry at the end of the year after earning, gifts."""
+    """Tiers 普通/银卡/金卡/钻石 counted over the last 12 months (retention is reviewed on what
+    a member spent in that window, so the window is rolling), 1 point per yuan, double points
+    on Wednesdays, 100 points = 1 yuan up to 50% of an order, expiry at the end of the year
+    after earning, gifts."""
     for code, name, rank, spend, retain, multiplier, discount, birthday in TIERS:
-        Tier.objects.get_or_create(
+        tier, _created = Tier.objects.get_or_create(
             code=code,
             defaults={
                 "name": name,
@@ -32,8 +34,12 @@ def seed_rules(ctx):
                 "points_multiplier": Decimal(multiplier),
                 "discount_percent": Decimal(discount),
                 "birthday_bonus": birthday,
+                "window": Tier.Window.ROLLING,
             },
         )
+        if tier.window != Tier.Window.ROLLING:  # a demo seeded when its tiers were lifetime
+            tier.window = Tier.Window.ROLLING
+            tier.save(update_fields=["window"])
     EarningRule.objects.get_or_create(
         name="每消费1元积1分",
         defaults={"kind": EarningRule.Kind.PER_AMOUNT, "points": 1, "per_amount": Decimal("1")},

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
@@ -6,6 +7,37 @@ from core.errors import DomainError
 class InsufficientPoints(DomainError):
     code = "insufficient_points"
     default_message = _("Not enough points.")
+
+    @classmethod
+    def of(cls, *, balance, wanted, field="points"):
+        """The error with a sentence a cashier can read out: what the member has, what the
+        operation needs."""
+        return cls(
+            gettext("Not enough points."),
+            fields={
+                field: [
+                    gettext("The member has %(balance)d points; %(wanted)d are needed.")
+                    % {"balance": balance, "wanted": wanted}
+                ]
+            },
+        )
+
+
+class PointsOutOfRange(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("That many points cannot be held on one account.")
+
+    @classmethod
+    def beyond(cls, limit):
+        return cls(
+            fields={
+                "points": [
+                    gettext("A points balance cannot go beyond %(limit)s.")
+                    % {"limit": f"{limit:,}"}
+                ]
+            }
+        )
 
 
 class RedemptionNotAllowed(DomainError):

@@ -28,7 +28,7 @@ from core.sql import (
     upsert_add_sql,
 )
 
-from .exceptions import ExpiryAlreadyRunning, InsufficientPoints
+from .exceptions import ExpiryAlreadyRunning, InsufficientPoints, PointsOutOfRange
 from .models import LotConsumption, PointsAccount, PointsEntry, PointsLot, TierProgress
 
 Kind = PointsEntry.Kind
@@ -37,6 +37,16 @@ Kind = PointsEntry.Kind
 EARNING_KINDS = {Kind.OPENING, Kind.EARN, Kind.BONUS}
 SPENDING_KINDS = {Kind.REDEEM, Kind.GIFT, Kind.COUPON}
 _DEC = models.DecimalField(max_digits=14, decimal_places=2)
+# What the balance and the lifetime counters hold (PostgreSQL integer). A movement that would
+# carry one past it is refused as bad input instead of failing in the database (a 500).
+MAX_POINTS = 2_147_483_647
+
+
+def _check_range(account, points):
+    balance = account.balance + points
+    counters = (account.lifetime_earned, account.qualifying_points) if points > 0 else ()
+    if not -MAX_POINTS <= balance <= MAX_POINTS or any(c + points > MAX_POINTS for c in counters):
+        raise PointsOutOfRange.beyond(MAX_POINTS)
 
 
 def open_account(member):
@@ -137,6 +147,7 @@ def post_points_entry(
             return existing
 
     at = at or timezone.now()
+    _check_range(account, points)
     old_balance = account.balance
     entry = PointsEntry.objects.create(
         account=account,
@@ -213,7 +224,9 @@ def add_sale_points(
     at = at or timezone.now()
     balance = account.balance
     if redeem and redeem > balance:
-        raise InsufficientPoints(fields={"points": [f"{balance} < {redeem}"]})
+        raise InsufficientPoints.of(balance=balance, wanted=redeem)
+    if earn:
+        _check_range(account, earn - redeem)
     entries = []
     running = balance
     for kind, points in ((Kind.REDEEM, -redeem), (Kind.EARN, earn)):
@@ -340,7 +353,7 @@ def _plan_take(account, need, at):
 def _spread(lots, need, allow_negative):
     available = sum(lot.remaining for lot in lots)
     if need > available and not allow_negative:
-        raise InsufficientPoints(fields={"points": [f"{available} < {need}"]})
+        raise InsufficientPoints.of(balance=available, wanted=need)
     moves, left = [], need
     for lot in lots:
         if not left:

@@ -18,6 +18,9 @@ class Opening:
     store: object = None
     terminal: object = None
     reference: str = ""
+    # When it happened: now, or the day a migrated member joined (their opening entries are
+    # dated then, so the ledger reads in order before the history that follows).
+    at: datetime | None = None
 
 
 member_opened = Hook(

@@ -7,9 +7,18 @@ so an export can be edited and imported back.
 
 from import_export import fields, resources
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
+from core.formatting import MONEY_FORMAT
 from members.importing.members import TEMPLATE_HEADERS
 from members.models import Card, Member, mask_phone
+
+
+def _money_cell(sheet, amount):
+    """A number cell shown as 1,350.00 (still a number: sums work, the import reads it back)."""
+    cell = WriteOnlyCell(sheet, value=amount)
+    cell.number_format = MONEY_FORMAT
+    return cell
 
 
 def export_members_xlsx(queryset, target, *, full_phone=False):
@@ -55,7 +64,7 @@ def export_members_xlsx(queryset, target, *, full_phone=False):
                     member.address,
                     member.tier.name if member.tier else "",
                     account.balance if account else 0,
-                    wallet.balance if wallet else 0,
+                    _money_cell(sheet, wallet.balance if wallet else 0),
                     member.home_store.code,
                     show(member.referrer.phone) if member.referrer else "",
                     cards.get(member.pk, ""),

@@ -65,7 +65,10 @@ def _charts(options):
 def dashboard(request, site):
     """The admin home for users who may see reports."""
     data = dashboard_figures.build(request.user)
-    title = _("Head-office dashboard") if data["is_chain"] else _("Store dashboard")
+    if data["is_chain"]:
+        title = _("Head-office dashboard")
+    else:  # whose stores it shows, as the console title says it
+        title = _("Store dashboard: %(stores)s") % {"stores": site.whose_stores(request)}
     context = {
         **site.each_context(request),
         "title": title,

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, money_column
 from stores.access import StoreScopedAdminMixin
 
 from .models import Refund, RefundLine, Sale, SaleLine
@@ -33,9 +33,9 @@ class SaleAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "store",
         "receipt_no",
         "member",
-        "total",
-        "offset_amount",
-        "stored_value_amount",
+        money_column("total", model=Sale),
+        money_column("offset_amount", model=Sale),
+        money_column("stored_value_amount", model=Sale),
         "points_earned",
         "points_redeemed",
         "tier_after",
@@ -71,10 +71,10 @@ class RefundAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "store",
         "refund_no",
         "sale",
-        "amount",
+        money_column("amount", model=Refund),
         "points_reversed",
         "points_returned",
-        "stored_value_returned",
+        money_column("stored_value_returned", model=Refund),
     ]
     list_filter = ["store"]
     list_select_related = ["store", "sale__store"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import Source
 from members.models import Member
@@ -12,6 +13,15 @@ from members.models import Member
 from .models import Sale
 from .services import evaluate_coupons, post_sale
 
+# What the big spenders of the demo (members.demo: ctx["spenders"]) add to their baskets, and
+# how many such sales: enough spend in the last 12 months to reach the tier named.
+BIG_TICKETS = [
+    ("690101", "空气净化器", "appliance", "1999.00"),
+    ("690102", "进口红酒礼盒", "liquor", "888.00"),
+    ("690103", "有机牛排礼盒", "fresh", "468.00"),
+]
+EXTRA_SALES = {"diamond": (8, BIG_TICKETS[:2]), "gold": (3, BIG_TICKETS[:1]),
+               "silver": (3, BIG_TICKETS[2:])}  # fmt: skip
 BASKETS = [
     ("690001", "有机鸡蛋 10 枚", "fresh", "18.80"),
     ("690002", "进口牛奶 1L", "dairy", "15.90"),
@@ -24,22 +34,27 @@ BASKETS = [
 
 def seed_history(ctx, sales_per_member=4):
     """A year of sales for every demo member without one yet: a few baskets each, posted with
-    `post_sale` at past dates (earning, member days, a redemption now and then, upgrades)."""
+    `post_sale` at past dates (earning, member days, a redemption now and then), and for the
+    big spenders of members.demo more and bigger baskets, so the tiers' upgrades happen on
+    the sales that cross their thresholds."""
     seeded = set(
         Sale.objects.filter(receipt_no__startswith="DEMO-").values_list("member_id", flat=True)
     )
+    spenders = ctx.get("spenders", {})
     now = timezone.now()
     count = 0
     for member in Member.objects.select_related("home_store", "tier").order_by("pk"):
         if member.pk in seeded:
             continue
         rng = random.Random(member.member_no)
-        days = sorted(rng.sample(range(5, 360), sales_per_member), reverse=True)
+        extra, big = EXTRA_SALES.get(spenders.get(member.pk), (0, []))
+        days = sorted(rng.sample(range(5, 360), sales_per_member + extra), reverse=True)
         balance = 0
         for i, ago in enumerate(days):
             lines = [
                 {"sku": sku, "name": name, "category": cat, "qty": 1, "amount": Decimal(price)}
                 for sku, name, cat, price in rng.sample(BASKETS, rng.randint(1, 4))
+                + (big if i >= sales_per_member else [])
             ]
             total = sum(line["amount"] for line in lines)
             redeem = 0
@@ -60,7 +75,7 @@ def seed_history(ctx, sales_per_member=4):
             balance += sale.points_earned - sale.points_redeemed
             count += 1
     if count and ctx.get("stdout"):
-        ctx["stdout"].write(f"loyalty: {count} demo sales")
+        ctx["stdout"].write(_("%(count)d demo sales posted.") % {"count": count})
 
 
 def _coupons_to_use(rng, member, lines, at):

@@ -112,7 +112,9 @@ def _plan(
             rule=rule, lines=lines, total=total, available=account_balance
         )
         if redeem_points > account_balance:
-            raise InsufficientPoints(fields={"redeem_points": [f"{account_balance}"]})
+            raise InsufficientPoints.of(
+                balance=account_balance, wanted=redeem_points, field="redeem_points"
+            )
         if redeem_points % rule.step or redeem_points < rule.min_points:
             raise RedemptionNotAllowed(
                 fields={
@@ -401,8 +403,8 @@ def _post_sale(
     wallet_entry = None
     if stored_value_amount:
         if stored_value is None:  # no wallet yet
-            raise InsufficientStoredValue(
-                fields={"stored_value": [_("The member has no stored value.")]}
+            raise InsufficientStoredValue.of(
+                balance=ZERO, wanted=stored_value_amount, field="stored_value_amount"
             )
         wallet_entry = _pay_stored_value(
             member, stored_value_amount, source, store, terminal, actor, receipt_no
@@ -646,16 +648,21 @@ def _receive_sale_id(sale):
 
 
 def _pay_stored_value(member, amount, source, store, terminal, actor, receipt_no):
-    return pay_with_stored_value(
-        member=member,
-        amount=amount,
-        source=source,
-        store=store,
-        terminal=terminal,
-        actor=actor,
-        reference=receipt_no,
-        key=f"sale:{store.pk}:{receipt_no}:sv",
-    )
+    try:
+        return pay_with_stored_value(
+            member=member,
+            amount=amount,
+            source=source,
+            store=store,
+            terminal=terminal,
+            actor=actor,
+            reference=receipt_no,
+            key=f"sale:{store.pk}:{receipt_no}:sv",
+        )
+    except InsufficientStoredValue as exc:
+        # Named by the sale's own field, the one the till sent.
+        fields = {"stored_value_amount": exc.fields.get("stored_value", [])} if exc.fields else {}
+        raise InsufficientStoredValue(exc.message, fields=fields) from exc
 
 
 # --- Refunds ---------------------------------------------------------------------------------
@@ -739,7 +746,14 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         if amount is None:
             amount = _cumulative(line.amount, before, after, line.qty)
         if amount > amount_left:
-            raise RefundExceedsSale(fields={"lines": [f"{line.sku}: ¥{amount} > ¥{amount_left}"]})
+            raise RefundExceedsSale(
+                fields={
+                    "lines": [
+                        _("%(sku)s: ¥%(amount)s is more than the ¥%(left)s left to refund.")
+                        % {"sku": line.sku, "amount": amount, "left": amount_left}
+                    ]
+                }
+            )
         # The coupon discount these units carried, coupon by coupon: not paid back (the member
         # never paid it), unless a coupon's discount on them was already taken back.
         kept_back = sum(
@@ -973,7 +987,14 @@ def _wanted(sale_lines, left, lines):
         )
         wanted.extend((ln, take, part) for (ln, take), part in zip(takes, parts, strict=True))
         if need:
-            raise RefundExceedsSale(fields={f"lines[{i}].qty": [f"{sku}: {qty}"]})
+            raise RefundExceedsSale(
+                fields={
+                    f"lines[{i}].qty": [
+                        _("%(sku)s: a quantity of %(qty)s is more than is left to refund.")
+                        % {"sku": sku, "qty": qty}
+                    ]
+                }
+            )
     # `left` was consumed above to split one sku over lines; give callers the true "before".
     for ln, take, _part in wanted:
         left[ln.pk] += take

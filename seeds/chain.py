@@ -1,7 +1,9 @@
-"""The demo chain: four stores, their staff and tills, and the admin users."""
+"""The demo chain: four stores, their staff and tills, and the admin users: two at head office
+(so one can approve what the other asks), a manager and a cashier per store."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext as _
 
 from stores.models import Region, Staff, Store, Terminal, TerminalAPIKey
 from stores.roles import CASHIER, HEAD_OFFICE, STORE_MANAGER
@@ -16,7 +18,21 @@ REGIONS = {"EAST": "华东大区", "NORTH": "华北大区", "SOUTH": "华南大�
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-demo-123"  # demo data only; printed by seed_demo
+# A second head-office user, not a superuser: approves what `admin` asks (maker-checker).
+APPROVER_USERNAME = "hq_approver"
+APPROVER_PASSWORD = "approver-demo-123"
 MANAGER_PASSWORD = "manager-demo-123"
+CASHIER_PASSWORD = "cashier-demo-123"
+
+
+def _login(username, password, group, **fields):
+    """The demo user `username` in `group`, created with `password` if missing."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username, password=password, is_staff=True, **fields)
+        user.groups.add(Group.objects.get(name=group))
+    return user
 
 
 def seed_chain():
@@ -27,7 +43,7 @@ def seed_chain():
     }
     stores = {}
     for code, name, kind, region, city, address in STORES:
-        stores[code], _ = Store.objects.get_or_create(
+        stores[code], _created = Store.objects.get_or_create(
             code=code,
             defaults={
                 "name": name,
@@ -38,29 +54,37 @@ def seed_chain():
             },
         )
     User = get_user_model()
+    Group.objects.get_or_create(name=CASHIER)
     admin = User.objects.filter(username=ADMIN_USERNAME).first()
     if admin is None:
         admin = User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
         admin.groups.add(Group.objects.get(name=HEAD_OFFICE))
+    _login(APPROVER_USERNAME, APPROVER_PASSWORD, HEAD_OFFICE)
+    logins = [
+        (ADMIN_USERNAME, ADMIN_PASSWORD, _("head office (superuser)")),
+        (APPROVER_USERNAME, APPROVER_PASSWORD, _("head office: approves adjustments")),
+    ]
     keys = {}
     for code, store in stores.items():
-        manager_name = f"{code.lower()}_manager"
-        manager = User.objects.filter(username=manager_name).first()
-        if manager is None:
-            manager = User.objects.create_user(
-                manager_name, password=MANAGER_PASSWORD, is_staff=True
-            )
-            manager.groups.add(Group.objects.get(name=STORE_MANAGER))
+        manager = _login(f"{code.lower()}_manager", MANAGER_PASSWORD, STORE_MANAGER)
+        cashier = _login(f"{code.lower()}_cashier", CASHIER_PASSWORD, CASHIER)
+        logins += [
+            (manager.username, MANAGER_PASSWORD, _("store manager, %(store)s") % {"store": store}),
+            (cashier.username, CASHIER_PASSWORD, _("cashier, %(store)s") % {"store": store}),
+        ]
         Staff.objects.get_or_create(
             store=store,
             employee_no=f"{code}-M01",
             defaults={"name": f"{store.name}店长", "role": Staff.Role.MANAGER, "user": manager},
         )
-        Staff.objects.get_or_create(
+        till_staff, _created = Staff.objects.get_or_create(
             store=store,
             employee_no=f"{code}-C01",
-            defaults={"name": f"{store.name}收银员", "role": Staff.Role.CASHIER},
+            defaults={"name": f"{store.name}收银员", "role": Staff.Role.CASHIER, "user": cashier},
         )
+        if till_staff.user_id is None:  # a demo seeded before cashiers had logins
+            till_staff.user = cashier
+            till_staff.save(update_fields=["user"])
         Staff.objects.get_or_create(
             store=store,
             employee_no=f"{code}-G01",
@@ -70,8 +94,7 @@ def seed_chain():
             store=store, code="POS01", defaults={"name": "1号收银台"}
         )
         if created or not TerminalAPIKey.objects.filter(terminal=terminal).exists():
-            _, keys[str(terminal)] = TerminalAPIKey.objects.create_key(
+            _key, keys[str(terminal)] = TerminalAPIKey.objects.create_key(
                 name=str(terminal), terminal=terminal
             )
-    Group.objects.get_or_create(name=CASHIER)
-    return {"stores": stores, "admin": admin, "keys": keys}
+    return {"stores": stores, "admin": admin, "keys": keys, "logins": logins}

@@ -1,7 +1,13 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from core.admin import ColumnTitleExportForm
 
 from .access import StoreScopedAdminMixin
 from .models import Region, Staff, Store, Terminal, TerminalAPIKey
@@ -26,11 +32,20 @@ class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 @admin.register(Staff)
 class StaffAdmin(StoreScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [StaffResource]
+    export_form_class = ColumnTitleExportForm
     list_display = ["employee_no", "name", "store", "role", "user", "is_active"]
     list_filter = ["store", "role", "is_active"]
     search_fields = ["=employee_no", "name"]
     list_select_related = ["store", "user"]
     raw_id_fields = ["user"]
+
+    def export_action(self, request):
+        # django-import-export reads the export page's query string as list filters; one it
+        # cannot apply (a typed or stale URL) was a 500. Back to the list, as Django does.
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse("admin:stores_staff_changelist") + "?e=1")
 
 
 class TerminalAPIKeyInline(admin.TabularInline):
@@ -64,5 +79,26 @@ class TerminalAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 @admin.register(TerminalAPIKey)
 class TerminalAPIKeyAdmin(StoreScopedAdminMixin, APIKeyModelAdmin):
     store_field = "terminal__store"
-    list_display = [*APIKeyModelAdmin.list_display, "terminal"]
+    list_display = ["prefix", "name", "terminal", "created", "expiry_date", "expired", "revoked"]
+    list_filter = ["revoked", "created"]
     list_select_related = ["terminal__store"]
+
+    @admin.display(boolean=True, description=_("expired"))
+    def expired(self, obj):
+        return obj.has_expired
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        # The library's own message is English and formatted before translation.
+        key = self.model.objects.assign_key(obj)
+        obj.save()
+        messages.warning(
+            request,
+            gettext(
+                "The API key for %(name)s is %(key)s. Copy it now into the till: it is not "
+                "shown again."
+            )
+            % {"name": obj.name, "key": key},
+        )

@@ -108,8 +108,33 @@ class Terminal(models.Model):
 
 
 class TerminalAPIKey(AbstractAPIKey):
-    """A till's API key, stored hashed; the plain key is shown once when created."""
+    """A till's API key, stored hashed; the plain key is shown once when created.
 
+    The library's fields are declared again (same columns) only to give them translated names
+    and help: it leaves them untranslatable (PREFIX, NAME, CREATED, REVOKED in the admin).
+    """
+
+    prefix = models.CharField(_("key prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("A name for the key, e.g. the till it is for. Need not be unique."),
+    )
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_("A revoked key is refused from then on. This cannot be undone."),
+    )
+    expiry_date = models.DateTimeField(
+        _("expires at"),
+        blank=True,
+        null=True,
+        help_text=_("From then on the key is refused. Empty: never."),
+    )
     terminal = models.ForeignKey(
         Terminal, verbose_name=_("till"), on_delete=models.CASCADE, related_name="api_keys"
     )

@@ -4,7 +4,12 @@ from .models import Staff
 
 
 class StaffResource(resources.ModelResource):
+    # Column titles as head office reads them (the export's headers and the field choices).
+    employee_no = fields.Field(attribute="employee_no", column_name="工号")
+    name = fields.Field(attribute="name", column_name="姓名")
     store = fields.Field(attribute="store__code", column_name="门店")
+    role = fields.Field(attribute="role", column_name="岗位")
+    is_active = fields.Field(attribute="is_active", column_name="在职")
 
     class Meta:
         model = Staff

@@ -85,8 +85,10 @@ LEDGER_MODELS = {
 }
 
 
-# Chain-wide rules in an app whose other models store staff may change: head office only.
-RULE_MODELS = {"tier", "settlementrate"}
+# Chain-wide rules and stock in apps whose other models store staff may change: head office
+# sets them, a store's staff only view them (tiers, recharge plans, count-card packages, the
+# batches of pre-printed cards, settlement rates).
+RULE_MODELS = {"tier", "rechargeplan", "countcardpackage", "cardbatch", "settlementrate"}
 
 
 def _permissions_for(role, using, head_office=False):

@@ -20,18 +20,22 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin, ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin, money_column
 from core.errors import DomainError
+from core.formatting import format_money
 from core.models import Source
 from members.admin import MemberAdmin
 from members.admin.common import (
+    CounterButton,
     MemberActionForm,
     action_form_page,
+    counter_form_page,
     for_each_member,
+    run_counter_service,
     run_for_member,
 )
 from members.models import Member
-from stores.access import StoreScopedAdminMixin
+from stores.access import StoreScopedAdminMixin, allowed_store_ids
 
 from . import reports as wallet_reports
 from .models import (
@@ -212,8 +216,8 @@ class RechargePlanAdmin(HistoryAdmin):
     list_display = [
         "code",
         "name",
-        "pay_amount",
-        "bonus_amount",
+        money_column("pay_amount", model=RechargePlan),
+        money_column("bonus_amount", model=RechargePlan),
         "bonus_points",
         "starts_at",
         "ends_at",
@@ -234,10 +238,10 @@ class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "created_at",
         "wallet",
         "kind",
-        "principal",
-        "bonus",
-        "principal_after",
-        "bonus_after",
+        money_column("principal", model=WalletEntry),
+        money_column("bonus", model=WalletEntry),
+        money_column("principal_after", model=WalletEntry),
+        money_column("bonus_after", model=WalletEntry),
         "store",
         "source",
         "actor",
@@ -269,9 +273,12 @@ class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         self._check_report_permission(request)
         rows, total = wallet_reports.liability_by_store(request.user)
         title = gettext("Stored-value liability")
+        total_label = total_label_for(request.user)
         if request.GET.get("format") == "xlsx":
             return _xlsx_response(
-                wallet_reports.to_xlsx(title, wallet_reports.LIABILITY_COLUMNS, rows, total),
+                wallet_reports.to_xlsx(
+                    title, wallet_reports.LIABILITY_COLUMNS, rows, total, total_label=total_label
+                ),
                 "stored-value-liability.xlsx",
             )
         return TemplateResponse(
@@ -282,6 +289,7 @@ class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
                 "title": title,
                 "rows": rows,
                 "total": total,
+                "total_label": total_label,
                 "opts": self.model._meta,
                 "flows_url": reverse("admin:wallet_flows"),
             },
@@ -319,6 +327,14 @@ class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         )
 
 
+def total_label_for(user):
+    """全连锁合计 for head office; a store's staff see the total of their own stores only, and
+    it says so."""
+    if allowed_store_ids(user) is None:
+        return gettext("Chain total")
+    return gettext("Total of my stores")
+
+
 class ReportRangeForm(forms.Form):
     date_from = forms.DateField(label=_("from"), required=False)
     date_to = forms.DateField(label=_("to"), required=False)
@@ -336,7 +352,12 @@ def _xlsx_response(content, filename):
 @admin.register(Wallet)
 class WalletAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     store_field = "member__home_store"
-    list_display = ["member", "principal", "bonus", "updated_at"]
+    list_display = [
+        "member",
+        money_column("principal", model=Wallet),
+        money_column("bonus", model=Wallet),
+        "updated_at",
+    ]
     list_select_related = ["member"]
     search_fields = ["=member__member_no", "^member__phone"]
     raw_id_fields = ["member"]
@@ -345,7 +366,14 @@ class WalletAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 @admin.register(Transfer)
 class TransferAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     store_field = "from_member__home_store"
-    list_display = ["created_at", "from_member", "to_member", "amount", "reason", "actor"]
+    list_display = [
+        "created_at",
+        "from_member",
+        "to_member",
+        money_column("amount", model=Transfer),
+        "reason",
+        "actor",
+    ]
     list_select_related = ["from_member", "to_member", "actor"]
     raw_id_fields = ["from_member", "to_member", "out_entry", "in_entry"]
 
@@ -361,7 +389,7 @@ class WithdrawalRequestAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     list_display = [
         "requested_at",
         "member",
-        "amount",
+        money_column("amount", model=WithdrawalRequest),
         "reason",
         "status",
         "requested_by",
@@ -411,7 +439,64 @@ class WithdrawalRequestAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 @admin.display(description=_("stored value"))
 def stored_value_column(member):
     wallet = getattr(member, "wallet", None)
-    return wallet.balance if wallet else Decimal("0.00")
+    return format_money(wallet.balance if wallet else Decimal("0.00"))
+
+
+# --- the member page's 充值 button ----------------------------------------------------------
+
+
+def stored_value_facts(member):
+    wallet = Wallet.objects.filter(member=member).first()
+    principal = wallet.principal if wallet else Decimal("0.00")
+    bonus = wallet.bonus if wallet else Decimal("0.00")
+    return [
+        (
+            gettext("stored value"),
+            gettext("%(balance)s (principal %(principal)s, bonus %(bonus)s)")
+            % {
+                "balance": format_money(principal + bonus, currency=True),
+                "principal": format_money(principal, currency=True),
+                "bonus": format_money(bonus, currency=True),
+            },
+        )
+    ]
+
+
+def recharge_view(request, member):
+    form = RechargeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        done = run_counter_service(
+            request,
+            form,
+            member,
+            lambda: recharge_wallet(
+                member=member,
+                amount=data["amount"],
+                plan=data["plan"],
+                store=data["store"],
+                source=Source.ADMIN,
+                actor=request.user,
+                reference=data["reference"],
+                key=f"admin-recharge:{data['token']}:{member.pk}",
+            ),
+            gettext("Recharged."),
+        )
+        if done:
+            return done
+    plans = ", ".join(f"{p.name}" for p in active_recharge_plans()) or "-"
+    return counter_form_page(
+        request,
+        member,
+        title=gettext("Recharge stored value"),
+        form=form,
+        facts=[
+            *stored_value_facts(member),
+            (gettext("recharge plans now"), plans),
+            (gettext("approval threshold"), gettext("none: a recharge posts at once")),
+        ],
+        submit_label=gettext("Recharge"),
+    )
 
 
 @admin.display(description=_("stored-value history"))
@@ -419,11 +504,20 @@ def stored_value_history(member):
     return wallet_panel(member)
 
 
+def can_recharge(request, member=None):
+    return request.user.has_perm("members.change_member")
+
+
 MemberAdmin.extend(
     columns={"stored_value": stored_value_column},
     panels={"stored_value_history": stored_value_history},
     actions=[recharge_action, withdrawal_request_action, transfer_action],
     select_related=["wallet"],
+    buttons=[
+        CounterButton(
+            name="recharge", label=_("Recharge"), view=recharge_view, allowed=can_recharge
+        )
+    ],
 )
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
@@ -6,6 +7,19 @@ from core.errors import DomainError
 class InsufficientStoredValue(DomainError):
     code = "insufficient_stored_value"
     default_message = _("Not enough stored value.")
+
+    @classmethod
+    def of(cls, *, balance, wanted, field="stored_value", principal_only=False):
+        """The error with a sentence a cashier can read out: the balance and what was asked."""
+        text = (
+            gettext("The member has ¥%(balance)s of principal; ¥%(wanted)s was asked for.")
+            if principal_only
+            else gettext("The member has ¥%(balance)s of stored value; ¥%(wanted)s was asked for.")
+        )
+        return cls(
+            gettext("Not enough stored value."),
+            fields={field: [text % {"balance": balance, "wanted": wanted}]},
+        )
 
 
 # --- stored value and count cards (wallet) ---

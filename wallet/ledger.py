@@ -76,9 +76,7 @@ def post_wallet_entry(
             fields={"amount": [gettext("A stored-value balance cannot exceed %s.") % MAX_BALANCE]}
         )
     if new_principal < 0 or new_bonus < 0:
-        raise InsufficientStoredValue(
-            fields={"stored_value": [f"{wallet.balance} < {-(principal + bonus)}"]}
-        )
+        raise InsufficientStoredValue.of(balance=wallet.balance, wanted=-(principal + bonus))
     entry = WalletEntry.objects.create(
         wallet=wallet,
         kind=kind,

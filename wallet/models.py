@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -126,10 +127,15 @@ class RechargePlan(models.Model):
         _("recharge amount"),
         max_digits=12,
         decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
         help_text=_("The least the member pays in to get this plan's bonus."),
     )
     bonus_amount = models.DecimalField(
-        _("bonus stored value"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+        _("bonus stored value"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
     )
     bonus_points = models.PositiveIntegerField(_("bonus points"), default=0)
     starts_at = models.DateTimeField(_("valid from"), null=True, blank=True)
@@ -152,9 +158,15 @@ class RechargePlan(models.Model):
         verbose_name_plural = _("recharge plans")
         ordering = ["pay_amount", "code"]
         constraints = [
-            models.CheckConstraint(condition=Q(pay_amount__gt=0), name="rechargeplan_pay_gt_0"),
             models.CheckConstraint(
-                condition=Q(bonus_amount__gte=0), name="rechargeplan_bonus_gte_0"
+                condition=Q(pay_amount__gt=0),
+                name="rechargeplan_pay_gt_0",
+                violation_error_message=_("The recharge amount must be more than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(bonus_amount__gte=0),
+                name="rechargeplan_bonus_gte_0",
+                violation_error_message=_("The bonus cannot be negative."),
             ),
         ]
 

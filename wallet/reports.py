@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.formatting import MONEY_FORMAT
 from stores.access import scope_queryset
 from stores.models import Store
 
@@ -145,18 +146,44 @@ def column_titles():
     }
 
 
-def to_xlsx(title, columns, rows, total=None) -> bytes:
-    """An .xlsx workbook of one report (openpyxl, write-only so big ranges stay cheap)."""
+# Report columns holding money: written as numbers with the money format, not as text.
+MONEY_COLUMNS = {
+    "principal", "bonus", "total", "recharge_principal", "recharge_bonus", "spend", "withdrawn",
+    "forfeited",
+}  # fmt: skip
+
+
+def to_xlsx(title, columns, rows, total=None, total_label=None) -> bytes:
+    """An .xlsx workbook of one report (openpyxl, write-only so big ranges stay cheap).
+
+    Money cells are numbers with the #,##0.00 format (sums and charts work in Excel), days are
+    date cells."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     titles = column_titles()
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
+
+    def cell(name, value):
+        if name in MONEY_COLUMNS and value is not None:
+            c = WriteOnlyCell(sheet, value=value)
+            c.number_format = MONEY_FORMAT
+            return c
+        if name == "day" and value is not None:
+            c = WriteOnlyCell(sheet, value=value)
+            c.number_format = "yyyy-mm-dd"
+            return c
+        return value
+
     sheet.append([titles[name] for name, _get in columns])
     for row in rows:
-        sheet.append([get(row) for _name, get in columns])
+        sheet.append([cell(name, get(row)) for name, get in columns])
     if total is not None:
-        sheet.append([_("Chain total")] + [total[name] for name, _get in columns[1:]])
+        sheet.append(
+            [total_label or _("Chain total")]
+            + [cell(name, total[name]) for name, _get in columns[1:]]
+        )
     out = BytesIO()
     book.save(out)
     return out.getvalue()

@@ -64,7 +64,9 @@ def _locked_wallet(member_id):
     try:
         return lock_wallet(member_id)
     except Wallet.DoesNotExist as exc:
-        raise InsufficientStoredValue(fields={"stored_value": ["0.00"]}) from exc
+        raise InsufficientStoredValue(
+            fields={"stored_value": [_("The member has no stored value yet.")]}
+        ) from exc
 
 
 def _split(amount, principal, bonus):
@@ -282,7 +284,12 @@ def refund_stored_value(
     if amount > left_principal + left_bonus:
         raise WalletOperationRefused(
             code="refund_exceeds_payment",
-            fields={"amount": [f"{amount} > {left_principal + left_bonus}"]},
+            fields={
+                "amount": [
+                    _("¥%(amount)s is more than the ¥%(left)s of this payment not yet refunded.")
+                    % {"amount": amount, "left": left_principal + left_bonus}
+                ]
+            },
         )
     principal_part, bonus_part = _split(amount, left_principal, left_bonus)
     return post_wallet_entry(
@@ -353,7 +360,9 @@ def approve_withdrawal(*, request, actor, source, note="") -> WithdrawalRequest:
     if req.status != WithdrawalRequest.Status.PENDING:
         raise WithdrawalNotPending()
     if req.amount > wallet.principal:
-        raise InsufficientStoredValue(fields={"amount": [f"{req.amount} > {wallet.principal}"]})
+        raise InsufficientStoredValue.of(
+            balance=wallet.principal, wanted=req.amount, field="amount", principal_only=True
+        )
     forfeit = Decimal("0.00")
     if wallet.bonus:
         forfeit = (wallet.bonus * req.amount / wallet.principal).quantize(
@@ -621,6 +630,7 @@ def open_wallet_for_new_member(*, member, opening, source, actor=None):
             reason=_("Opening balance"),
             reference=opening.reference,
             key=f"opening:wallet:{member.pk}",
+            at=opening.at,
         )
     # The wallet cached on `member` while opening it holds the balance before the entry.
     member._state.fields_cache.pop("wallet", None)

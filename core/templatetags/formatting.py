@@ -1,5 +1,7 @@
-"""Numbers in pages the way a finance team reads them, in every language: money with two
-decimals and thousands separators (12,345.60), counts with thousands separators (1,234,567).
+"""`{% load formatting %}`: numbers in pages the way a finance team reads them, in every
+language. `{{ amount|money }}` -> 14,154.24, `{{ amount|yuan }}` -> ¥14,154.24,
+`{{ count|number }}` -> 1,234,567, `{{ share|percent }}` -> 12.3%, `{{ seconds|duration }}` ->
+1 分 5 秒 (core.formatting).
 
 Django's own `floatformat:"2g"` follows the locale, and zh-hans has no thousands separator
 (its grouping is by 万), so pages would show 1234567.00: these filters do not follow it.
@@ -8,6 +10,8 @@ Django's own `floatformat:"2g"` follows the locale, and zh-hans has no thousands
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
+
+from core.formatting import format_duration, format_money
 
 register = template.Library()
 
@@ -23,11 +27,13 @@ def _decimal(value):
 
 @register.filter
 def money(value):
-    """12345.6 -> "12,345.60"; empty stays empty."""
-    number = _decimal(value)
-    if number is None:
-        return ""
-    return f"{number.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+    """12345.6 -> "12,345.60"; empty (or not a number) stays empty."""
+    return format_money(value) if _decimal(value) is not None else ""
+
+
+@register.filter
+def yuan(value):
+    return format_money(value, currency=True) if _decimal(value) is not None else ""
 
 
 @register.filter
@@ -46,3 +52,8 @@ def percent(value, places=1):
     if number is None:
         return ""
     return f"{number * 100:,.{int(places)}f}%"
+
+
+@register.filter
+def duration(value):
+    return format_duration(value)

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from members.api.serializers import DOCUMENT_NO, MemberRefSerializer
+from members.api.serializers import DOCUMENT_NO, ID_IN, MemberRefSerializer
 
 
 class CountCardSerializer(serializers.Serializer):
@@ -27,7 +27,7 @@ class CountCardVisitSerializer(serializers.Serializer):
         ),
     )
     member = MemberRefSerializer()
-    card_id = serializers.IntegerField(min_value=1)
+    card_id = serializers.IntegerField(**ID_IN)
     visits = serializers.IntegerField(min_value=1, max_value=100, default=1)
 
 

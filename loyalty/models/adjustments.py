@@ -35,6 +35,8 @@ class PointsAdjustment(MakerChecker):
         blank=True,
         related_name="adjustment",
     )
+    # One per submitted form (a double click, a resubmitted page): the first adjustment wins.
+    key = models.CharField(_("idempotency key"), max_length=150, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("points adjustment")

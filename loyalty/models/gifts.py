@@ -45,7 +45,11 @@ class GiftStock(models.Model):
         verbose_name_plural = _("gift stock")
         constraints = [
             models.UniqueConstraint(fields=["gift", "store"], name="giftstock_unique"),
-            models.CheckConstraint(condition=Q(quantity__gte=0), name="giftstock_gte_0"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0),
+                name="giftstock_gte_0",
+                violation_error_message=_("Stock cannot be negative."),
+            ),
         ]
 
     def __str__(self):

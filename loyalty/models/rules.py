@@ -90,6 +90,7 @@ class EarningRule(RuleWindow):
         max_digits=5,
         decimal_places=2,
         default=Decimal("2.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text=_("For promotions: 2.00 doubles the points of the amount rules."),
     )
     categories = models.CharField(
@@ -99,7 +100,11 @@ class EarningRule(RuleWindow):
         help_text=_("Comma-separated product categories this rule covers. Empty: all."),
     )
     min_order_amount = models.DecimalField(
-        _("minimum order (yuan)"), max_digits=10, decimal_places=2, default=Decimal("0.00")
+        _("minimum order (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
     )
     start_time = models.TimeField(_("from hour"), null=True, blank=True)
     end_time = models.TimeField(
@@ -161,7 +166,11 @@ class RedemptionRule(RuleWindow):
         help_text=_("Points are redeemed in multiples of this, e.g. 100."),
     )
     min_order_amount = models.DecimalField(
-        _("minimum order (yuan)"), max_digits=10, decimal_places=2, default=Decimal("0.00")
+        _("minimum order (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
     )
     max_share_percent = models.DecimalField(
         _("maximum share of the order (%)"),
@@ -206,11 +215,15 @@ class ExpiryPolicy(models.Model):
     name = models.CharField(_("name"), max_length=60)
     mode = models.CharField(_("expiry"), max_length=12, choices=Mode.choices)
     months = models.PositiveSmallIntegerField(
-        _("months"), default=12, help_text=_("For 'N months after earning'.")
+        _("months"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("For 'N months after earning'."),
     )
     periods_after = models.PositiveSmallIntegerField(
         _("periods after"),
         default=1,
+        validators=[MaxValueValidator(10)],
         help_text=_(
             "For quarter or year ends: 0 = end of the quarter/year of earning, 1 = end of the "
             "next one, and so on."
@@ -276,6 +289,7 @@ class BonusRule(models.Model):
         max_digits=10,
         decimal_places=2,
         default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Referral only: the new member's first sale must reach this."),
     )
     start_date = models.DateField(_("effective from"), null=True, blank=True)

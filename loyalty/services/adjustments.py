@@ -6,11 +6,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.approvals import lock_for_decision, needs_approval
-from loyalty.exceptions import ApprovalNotAllowed, InvalidAdjustment
+from loyalty.exceptions import ApprovalNotAllowed, InsufficientPoints, InvalidAdjustment
 from loyalty.ledger import open_account, post_points_entry
-from loyalty.models import PointsAdjustment, PointsEntry
+from loyalty.models import PointsAccount, PointsAdjustment, PointsEntry
 
 from .rules import expires_at_for
+
+
+def points_balance(member):
+    """The member's points balance now (0 without an account), for checks and forms."""
+    return (
+        PointsAccount.objects.filter(member=member).values_list("balance", flat=True).first() or 0
+    )
 
 
 def _post(adjustment, actor):
@@ -34,24 +41,40 @@ def _post(adjustment, actor):
 
 @transaction.atomic
 def adjust_points(
-    *, member, points, reason_category, reason, source, actor=None, store=None
+    *, member, points, reason_category, reason, source, actor=None, store=None, key=None
 ) -> PointsAdjustment:
     """Add (positive) or take (negative) points by hand, with a reason category and text.
 
     Up to settings.POINTS_ADJUSTMENT_APPROVAL_THRESHOLD points (absolute, counted with what the
     same person asked for the same member today) post at once; above it the adjustment waits
-    (status pending) for another head-office user to approve. Taking points never drives the
-    balance below zero (InsufficientPoints).
+    (status pending) for another head-office user to approve. One adjustment moves at most
+    settings.POINTS_ADJUSTMENT_MAX_POINTS (absolute). Taking points never drives the balance
+    below zero (InsufficientPoints), checked when asked as well as when posted, so a refusal
+    comes at once rather than after an approval. `key` makes a repeat (a double click) return
+    the first adjustment.
     """
+    if key:
+        existing = PointsAdjustment.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
     errors = {}
+    limit = settings.POINTS_ADJUSTMENT_MAX_POINTS
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         errors["points"] = [_("A non-zero whole number of points.")]
+    elif abs(points) > limit:
+        errors["points"] = [
+            _("At most %(limit)s points in one adjustment.") % {"limit": f"{limit:,}"}
+        ]
     if reason_category not in PointsAdjustment.ReasonCategory.values:
         errors["reason_category"] = [_("Choose a reason category.")]
     if not (reason or "").strip():
         errors["reason"] = [_("A reason is required.")]
     if errors:
         raise InvalidAdjustment(fields=errors)
+    if points < 0:
+        balance = points_balance(member)
+        if balance < -points:
+            raise InsufficientPoints.of(balance=balance, wanted=-points)
     pending = needs_approval(
         model=PointsAdjustment,
         member=member,
@@ -69,6 +92,7 @@ def adjust_points(
         store=store,
         source=source,
         requested_by=actor,
+        key=key or None,
     )
     if not pending:
         _post(adjustment, actor)

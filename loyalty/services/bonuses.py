@@ -45,13 +45,22 @@ def _pay(member, points, key, reason, source, actor, store=None, at=None):
 
 
 @transaction.atomic
-def grant_registration_bonus(*, member, source, actor=None, store=None):
-    """The registration bonus in force today, once per member. Returns the entry or None."""
-    rule = _rules(BonusRule.Kind.REGISTRATION, timezone.localdate()).order_by("-id").first()
+def grant_registration_bonus(*, member, source, actor=None, store=None, at=None):
+    """The registration bonus in force on the day of joining (`at`, default today), once per
+    member. Returns the entry or None."""
+    day = timezone.localdate(at) if at else timezone.localdate()
+    rule = _rules(BonusRule.Kind.REGISTRATION, day).order_by("-id").first()
     if rule is None or not rule.points:
         return None
     return _pay(
-        member, rule.points, f"bonus:registration:{member.pk}", rule.name, source, actor, store
+        member,
+        rule.points,
+        f"bonus:registration:{member.pk}",
+        rule.name,
+        source,
+        actor,
+        store,
+        at=at,
     )
 
 

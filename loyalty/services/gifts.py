@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from loyalty.exceptions import GiftNotFound, InvalidRedemption, OutOfStock
 from loyalty.ledger import lock_account, open_account, post_points_entry
@@ -20,10 +21,10 @@ def redeem_gift(
     """
     qty = int(qty)
     if qty <= 0:
-        raise InvalidRedemption(fields={"qty": ["> 0"]})
+        raise InvalidRedemption(fields={"qty": [_("Redeem at least one.")]})
     gift = Gift.objects.filter(code=gift_code, is_active=True).first()
     if gift is None:
-        raise GiftNotFound(fields={"gift_code": [gift_code]})
+        raise GiftNotFound(fields={"gift": [_("No active gift has this code.")]})
     open_account(member)
     lock_account(member.pk)  # account before stock, as every points writer: no deadlock
     if key:
@@ -34,7 +35,14 @@ def redeem_gift(
         quantity=F("quantity") - qty
     )
     if not taken:
-        raise OutOfStock(fields={"gift_code": [gift.code]})
+        raise OutOfStock(
+            fields={
+                "gift": [
+                    _("%(gift)s: fewer than %(qty)d left in this store.")
+                    % {"gift": gift.name, "qty": qty}
+                ]
+            }
+        )
     points = gift.points * qty
     entry = post_points_entry(
         member=member,

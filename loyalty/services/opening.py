@@ -11,11 +11,21 @@ from .bonuses import grant_registration_bonus
 
 @transaction.atomic
 def grant_opening_points(
-    *, member, points, source, actor=None, store=None, expires_at=None, reference="", key=None
+    *,
+    member,
+    points,
+    source,
+    actor=None,
+    store=None,
+    expires_at=None,
+    reference="",
+    key=None,
+    at=None,
 ):
     """Points a member brings in (card opening, import): a dated lot like any earning.
 
-    `expires_at` None means the expiry policy in force today decides.
+    `expires_at` None means the expiry policy in force on the opening day (`at`, default
+    today) decides.
     """
     open_account(member)
     if not points:
@@ -23,7 +33,7 @@ def grant_opening_points(
     if expires_at is None:
         from .rules import expires_at_for
 
-        expires_at = expires_at_for(timezone.now())
+        expires_at = expires_at_for(at or timezone.now())
     return post_points_entry(
         member=member,
         points=points,
@@ -34,6 +44,7 @@ def grant_opening_points(
         expires_at=expires_at,
         reference=reference,
         key=key,
+        at=at,
     )
 
 
@@ -49,8 +60,11 @@ def open_points_for_new_member(*, member, opening, source, actor=None):
         expires_at=opening.points_expire_at,
         reference=opening.reference,
         key=f"opening:points:{member.pk}",
+        at=opening.at,
     )
-    grant_registration_bonus(member=member, source=source, actor=actor, store=opening.store)
+    grant_registration_bonus(
+        member=member, source=source, actor=actor, store=opening.store, at=opening.at
+    )
     # The account cached on `member` while opening it holds the balance before the entries.
     member._state.fields_cache.pop("points_account", None)
 

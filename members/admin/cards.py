@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
+from core.admin import money_column
 from core.errors import DomainError
 from core.models import Source
 from members.models import Card, CardBatch, Tier
@@ -18,17 +19,29 @@ from members.services import generate_card_batch, report_card_lost_and_replace
 from stores.access import StoreScopedAdminMixin
 
 from .common import EstimatedCountPaginator, apply_domain_error
+from .members import MAX_POINTS
+
+# generate_card_batch's own limit, checked by the form first.
+MAX_CARDS_PER_BATCH = 100_000
 
 
 class CardBatchForm(forms.Form):
     prefix = forms.CharField(label=gettext_lazy("prefix"), max_length=8)
-    count = forms.IntegerField(label=gettext_lazy("number of cards"), min_value=1)
+    count = forms.IntegerField(
+        label=gettext_lazy("number of cards"), min_value=1, max_value=MAX_CARDS_PER_BATCH
+    )
     initial_tier = forms.ModelChoiceField(
         label=gettext_lazy("initial tier"), queryset=Tier.objects.all(), required=False
     )
-    initial_points = forms.IntegerField(label=gettext_lazy("initial points"), initial=0)
+    initial_points = forms.IntegerField(
+        label=gettext_lazy("initial points"), initial=0, min_value=0, max_value=MAX_POINTS
+    )
     initial_stored_value = forms.DecimalField(
-        label=gettext_lazy("initial stored value"), decimal_places=2, initial=Decimal("0.00")
+        label=gettext_lazy("initial stored value"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.00"),
+        initial=Decimal("0.00"),
     )
     notes = forms.CharField(label=gettext_lazy("notes"), max_length=200, required=False)
 
@@ -49,7 +62,7 @@ def write_cards_xlsx(batch, target):
 class CardBatchAdmin(admin.ModelAdmin):
     list_display = [
         "prefix", "count", "first_serial", "initial_tier", "initial_points",
-        "initial_stored_value", "created_by", "created_at",
+        money_column("initial_stored_value", model=CardBatch), "created_by", "created_at",
     ]  # fmt: skip
     readonly_fields = [f.name for f in CardBatch._meta.fields]
     actions = ["export_cards"]

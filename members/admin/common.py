@@ -3,6 +3,8 @@ add (recharge, sell a count card, ...): an intermediate form, then a service per
 
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,7 +12,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -116,3 +120,69 @@ def for_each_member(request, queryset, form, title, action, call, done_message):
     if done:
         messages.success(request, done_message % {"count": done})
     return None
+
+
+# --- the member page as a counter: one button per operation, each with its own form ---------
+
+
+@dataclass(frozen=True)
+class CounterButton:
+    """A button on the member page (调整积分, 充值, 售次卡, ...).
+
+    `view(request, member)` answers the button's page: a form (see `counter_form_page`) that
+    calls one service and goes back to the member page. `allowed(request, member)` says
+    whether the user sees and may use it. Apps above members add theirs through
+    `MemberAdmin.extend(buttons=...)`.
+    """
+
+    name: str
+    label: str
+    view: Callable
+    allowed: Callable
+
+
+def member_page_url(member):
+    return reverse("admin:members_member_change", args=[member.pk])
+
+
+def back_to_member(member):
+    return HttpResponseRedirect(member_page_url(member))
+
+
+def counter_form_page(request, member, *, title, form, facts=(), submit_label=None, note=""):
+    """The page of a member-page button: who the member is, the facts the operator needs
+    before deciding (balances, the approval threshold), the form, and a way back.
+
+    `facts` is [(label, value)], shown above the form.
+    """
+    from members.models import Member
+
+    return TemplateResponse(
+        request,
+        "admin/members/counter_form.html",
+        {
+            **admin.site.each_context(request),
+            "title": title,
+            "member": member,
+            "facts": list(facts),
+            "form": form,
+            "note": note,
+            "submit_label": submit_label or _("Confirm"),
+            "member_url": member_page_url(member),
+            "opts": Member._meta,
+            "media": form.media,
+        },
+    )
+
+
+def run_counter_service(request, form, member, fn, done_message):
+    """Call the service of a member-page form: its refusal goes onto the form, its success
+    back to the member page with `done_message` (a string, or fn(result) -> string)."""
+    try:
+        result = fn()
+    except DomainError as error:
+        apply_domain_error(request, form, error)
+        return None
+    message = done_message(result) if callable(done_message) else done_message
+    messages.success(request, message)
+    return back_to_member(member)

@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.formatting import format_duration
 from members.admin import import_progress
 from members.importing.jobs import confirm_import_job, inline_max_bytes, run_import_job
 from members.importing.members import write_template
@@ -60,7 +61,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = [
         "original_name", "status", "dry_run", "update_existing", "progress", "rows_read",
-        "imported", "updated", "rejected", "duplicates", "seconds", "message", "report_link",
+        "imported", "updated", "rejected", "duplicates", "duration", "message", "report_link",
         "created_by", "created_at", "finished_at",
     ]  # fmt: skip
     fields = readonly_fields
@@ -80,6 +81,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return request.user.has_perm("members.add_member")
+
+    @admin.display(description=gettext_lazy("time taken"))
+    def duration(self, obj):
+        return format_duration(obj.seconds) if obj.finished_at else "-"
 
     @admin.display(description=gettext_lazy("error report"))
     def report_link(self, obj):

@@ -1,14 +1,18 @@
 """Member list, card opening (开卡) and bulk actions. Thin: every change calls a service."""
 
+import uuid
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat, Left, Right
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,15 +25,26 @@ from members.resources import export_members_xlsx
 from members.services import (
     change_members_tier,
     open_member,
+    report_card_lost_and_replace,
     set_members_status,
     tag_members,
     update_member_profile,
 )
 from members.services.members import PROFILE_FIELDS
+from members.validators import validate_birthday
 from stores.access import StoreScopedAdminMixin, scope_queryset
 from stores.models import Staff, Store
 
-from .common import EstimatedCountPaginator, apply_domain_error
+from .common import (
+    CounterButton,
+    EstimatedCountPaginator,
+    apply_domain_error,
+    counter_form_page,
+    run_counter_service,
+)
+
+# What a points or stored-value column holds (PostgreSQL integer): typed numbers stay inside.
+MAX_POINTS = 2_147_483_647
 
 FULL_PHONE = "members.view_full_phone"
 # The member page's sections that apps above members add to (MemberAdmin.extend).
@@ -86,6 +101,7 @@ class OpenMemberForm(forms.Form):
     birthday = forms.DateField(
         label=gettext_lazy("birthday"),
         required=False,
+        validators=[validate_birthday],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     email = forms.EmailField(label=gettext_lazy("email"), required=False)
@@ -94,11 +110,14 @@ class OpenMemberForm(forms.Form):
     tier = forms.ModelChoiceField(
         label=gettext_lazy("initial tier"), queryset=Tier.objects.all(), required=False
     )
-    initial_points = forms.IntegerField(label=gettext_lazy("initial points"), initial=0)
+    initial_points = forms.IntegerField(
+        label=gettext_lazy("initial points"), initial=0, min_value=0, max_value=MAX_POINTS
+    )
     initial_stored_value = forms.DecimalField(
         label=gettext_lazy("initial stored value"),
         max_digits=12,
         decimal_places=2,
+        min_value=Decimal("0.00"),
         initial=Decimal("0.00"),
     )
     commission_staff = forms.ModelChoiceField(
@@ -131,6 +150,26 @@ class TierForm(forms.Form):
 
 class TagForm(forms.Form):
     tag = forms.CharField(label=gettext_lazy("tag"), max_length=30)
+
+
+class CounterTokenForm(forms.Form):
+    """A member-page form with nothing to fill in but its token (one per rendered page: a
+    double click or a resubmitted page cannot act twice)."""
+
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+
+
+class ReplaceLostCardForm(forms.Form):
+    new_card_no = forms.CharField(
+        label=gettext_lazy("new card no"),
+        max_length=20,
+        help_text=gettext_lazy("An unissued card from a card batch."),
+    )
 
 
 @admin.register(Member)
@@ -200,17 +239,30 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
     ]
     # Filled by `extend` (the apps above members): names for select_related.
     extra_select_related = []
+    # The member page's buttons (CounterButton), members' own first, then the apps' above.
+    counter_buttons = []
 
     @classmethod
-    def extend(cls, *, columns=None, panels=None, actions=(), permissions=None, select_related=()):
+    def extend(
+        cls,
+        *,
+        columns=None,
+        panels=None,
+        actions=(),
+        permissions=None,
+        select_related=(),
+        buttons=(),
+    ):
         """Let an app above members add to the member pages without members importing it.
 
         `columns` {name: fn(member)}: list columns, also shown under Balances on the member
         page; `panels` {name: fn(member) -> html}: shown under History; `actions`: admin
         actions for the member list; `permissions` {name: fn(request)}: the `has_<name>_
-        permission` checks those actions name; `select_related`: relations the columns read.
+        permission` checks those actions name; `select_related`: relations the columns read;
+        `buttons` [CounterButton]: buttons on the member page, each opening its own form.
         Apps call it from their admin module, in INSTALLED_APPS order.
         """
+        cls.counter_buttons = [*cls.counter_buttons, *buttons]
         for name, fn in (columns or {}).items():
             setattr(cls, name, _as_method(fn))
             cls.list_display = _before(cls.list_display, "opened_at", name)
@@ -268,6 +320,76 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    # ------------------------------------------------------------------ the counter
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("export/", view(self.export_view), name="members_member_export"),
+            path(
+                "<path:object_id>/counter/<slug:name>/",
+                view(self.counter_view),
+                name="members_member_counter",
+            ),
+            *super().get_urls(),
+        ]
+
+    def buttons_for(self, request, member):
+        return [b for b in self.counter_buttons if b.allowed(request, member)]
+
+    def counter_view(self, request, object_id, name):
+        """The page of one member-page button, for a member the user may see."""
+        member = self.get_object(request, unquote(object_id))
+        if member is None or not self.has_view_permission(request, member):
+            raise Http404(_("No such member."))
+        button = next((b for b in self.counter_buttons if b.name == name), None)
+        if button is None:
+            raise Http404(_("No such operation."))
+        if not button.allowed(request, member):
+            raise PermissionDenied
+        return button.view(request, member)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        member = self.get_object(request, unquote(object_id))
+        if member is not None:
+            extra_context["counter_buttons"] = [
+                {
+                    "name": b.name,
+                    "label": b.label,
+                    "url": reverse("admin:members_member_counter", args=[member.pk, b.name]),
+                }
+                for b in self.buttons_for(request, member)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        if self.has_view_permission(request):
+            extra_context["export_url"] = reverse("admin:members_member_export")
+        if request.user.has_perm("members.add_member"):
+            extra_context["import_url"] = reverse("admin:members_importjob_add")
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        """The member list as it is filtered and searched now, as .xlsx (no selecting)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse("admin:members_member_changelist") + "?e=1")
+        return self._xlsx(request, changelist.get_queryset(request))
+
+    def _xlsx(self, request, queryset):
+        response = HttpResponse(
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="members-{stamp}.xlsx"'
+        export_members_xlsx(queryset, response, full_phone=can_see_full_phone(request.user))
+        return response
 
     def has_delete_permission(self, request, obj=None):
         # Members carry ledgers; they are closed (status), never deleted from the admin.
@@ -406,13 +528,120 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
         description=gettext_lazy("Export selected members to Excel"), permissions=["view"]
     )
     def export_selected(self, request, queryset):
-        response = HttpResponse(
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return self._xlsx(request, queryset)
+
+
+# --- members' own buttons on the member page --------------------------------------------------
+
+
+def _active_card(member):
+    return Card.objects.filter(member=member, status=Card.Status.ACTIVE).first()
+
+
+def replace_lost_card_view(request, member):
+    """补卡: the member's active card is reported lost and an unissued card takes its place;
+    every balance stays with the member."""
+    card = _active_card(member)
+    form = ReplaceLostCardForm(request.POST if card is not None else None)
+    if card is not None and request.method == "POST" and form.is_valid():
+        done = run_counter_service(
+            request,
+            form,
+            member,
+            lambda: report_card_lost_and_replace(
+                card=card,
+                new_card_no=form.cleaned_data["new_card_no"],
+                source=Source.ADMIN,
+                actor=request.user,
+            ),
+            lambda new: _("Card %(old)s reported lost; the member now holds %(new)s.")
+            % {"old": card.card_no, "new": new.card_no},
         )
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="members-{stamp}.xlsx"'
-        export_members_xlsx(queryset, response, full_phone=can_see_full_phone(request.user))
-        return response
+        if done:
+            return done
+    return counter_form_page(
+        request,
+        member,
+        title=_("Replace a lost card"),
+        form=form,
+        facts=[(_("card now"), card.card_no if card else "-")],
+        submit_label=_("Report lost and replace"),
+        note="" if card else _("This member holds no active card."),
+    )
+
+
+def _status_view(request, member, *, status, title, submit_label, done_message, note=""):
+    form = CounterTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        set_members_status(
+            members=Member.objects.filter(pk=member.pk),
+            status=status,
+            source=Source.ADMIN,
+            actor=request.user,
+        )
+        messages.success(request, done_message)
+        return HttpResponseRedirect(reverse("admin:members_member_change", args=[member.pk]))
+    return counter_form_page(
+        request, member, title=title, form=form, submit_label=submit_label, note=note
+    )
+
+
+def freeze_view(request, member):
+    return _status_view(
+        request,
+        member,
+        status=Member.Status.FROZEN,
+        title=_("Freeze the member"),
+        submit_label=_("Freeze"),
+        done_message=_("Member %(member)s frozen.") % {"member": member.member_no},
+        note=_(
+            "A frozen member can neither earn nor spend points or stored value at any till "
+            "until unfrozen. Balances are kept."
+        ),
+    )
+
+
+def unfreeze_view(request, member):
+    return _status_view(
+        request,
+        member,
+        status=Member.Status.ACTIVE,
+        title=_("Unfreeze the member"),
+        submit_label=_("Unfreeze"),
+        done_message=_("Member %(member)s unfrozen.") % {"member": member.member_no},
+    )
+
+
+def _may_change(request, member):
+    return request.user.has_perm("members.change_member")
+
+
+MemberAdmin.extend(
+    buttons=[
+        CounterButton(
+            name="replace-card",
+            label=gettext_lazy("Replace a lost card"),
+            view=replace_lost_card_view,
+            allowed=lambda request, member: request.user.has_perm("members.change_card"),
+        ),
+        CounterButton(
+            name="freeze",
+            label=gettext_lazy("Freeze"),
+            view=freeze_view,
+            allowed=lambda request, member: (
+                _may_change(request, member) and member.status == Member.Status.ACTIVE
+            ),
+        ),
+        CounterButton(
+            name="unfreeze",
+            label=gettext_lazy("Unfreeze"),
+            view=unfreeze_view,
+            allowed=lambda request, member: (
+                _may_change(request, member) and member.status == Member.Status.FROZEN
+            ),
+        ),
+    ]
+)
 
 
 def _before(items, anchor, item):

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin, ReadOnlyAdmin
+from core.admin import HistoryAdmin, ReadOnlyAdmin, money_column
 from members.models import Tier, TierChange
+from stores.access import StoreScopedAdminMixin
 
 
 @admin.register(Tier)
@@ -14,7 +15,7 @@ class TierAdmin(HistoryAdmin):
         "name",
         "code",
         "is_default",
-        "upgrade_spend",
+        money_column("upgrade_spend", model=Tier),
         "upgrade_points",
         "window",
         "points_multiplier",
@@ -34,7 +35,8 @@ class TierAdmin(HistoryAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(ReadOnlyAdmin):
+class TierChangeAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ["created_at", "member", "from_tier", "to_tier", "reason", "detail", "source"]
     list_filter = ["reason", "to_tier"]
     list_select_related = ["member", "from_tier", "to_tier"]

@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
+from members.validators import validate_birthday
+
 # The same rule as the import's normalizer, so a bad number is refused here, by field, without
 # echoing the number back in a message.
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -14,12 +16,18 @@ PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # request can carry a balance or a points column past what the database holds.
 MONEY = {"max_digits": 14, "decimal_places": 2}
 MONEY_IN = {"max_digits": 9, "decimal_places": 2}
-# Business numbers (receipt, refund, recharge, visit) end up in URLs and logs: no slash,
-# space, ? # or %.
+# Business numbers (receipt, refund, recharge, visit, exchange) end up in URLs and logs
+# (GET /sales/{receipt_no}): no slash, space, ? # or %, and no control characters (a path
+# parameter holding one is refused: it could never be looked up).
 DOCUMENT_NO = RegexValidator(
-    r"^[^/\\\s?#%]+$", gettext_lazy("No slash, space, question mark, hash or percent sign.")
+    r"^[^/\\\s?#%\x00-\x1f\x7f]+$",
+    gettext_lazy("No slash, space, question mark, hash, percent sign or control character."),
 )
 
+# Whole numbers a till sends stay within the columns they end up in (integer / bigint), so an
+# absurd number is a 400 naming the field, never a database error.
+POINTS_IN = {"min_value": 0, "max_value": 2_147_483_647}
+ID_IN = {"min_value": 1, "max_value": 2**63 - 1}
 
 
 def validate_phone(value):
@@ -51,7 +59,9 @@ class OpenMemberSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=11, validators=[validate_phone])
     name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     gender = serializers.ChoiceField(choices=["M", "F", "U"], required=False, default="U")
-    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    birthday = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_birthday]
+    )
     card_no = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     referrer_phone = serializers.CharField(
         max_length=11, required=False, allow_blank=True, default=""

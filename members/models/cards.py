@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -60,7 +61,11 @@ class CardBatch(models.Model):
     )
     initial_points = models.PositiveIntegerField(_("initial points"), default=0)
     initial_stored_value = models.DecimalField(
-        _("initial stored value"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+        _("initial stored value"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
     )
     notes = models.CharField(_("notes"), max_length=200, blank=True)
     created_by = models.ForeignKey(
@@ -79,7 +84,9 @@ class CardBatch(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(initial_stored_value__gte=0), name="cardbatch_stored_value_gte_0"
+                condition=Q(initial_stored_value__gte=0),
+                name="cardbatch_stored_value_gte_0",
+                violation_error_message=_("The initial stored value cannot be negative."),
             ),
         ]
 

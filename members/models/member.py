@@ -9,6 +9,7 @@ from pypinyin import Style, lazy_pinyin
 from simple_history.models import HistoricalRecords
 
 from core.models import HistorySource
+from members.validators import validate_birthday
 
 # The PostgreSQL sequence behind member numbers (created by migration 0002): concurrent card
 # openings never queue on one counter row.
@@ -63,7 +64,9 @@ class Member(models.Model):
     gender = models.CharField(
         _("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN
     )
-    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday = models.DateField(
+        _("birthday"), null=True, blank=True, validators=[validate_birthday]
+    )
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     home_store = models.ForeignKey(

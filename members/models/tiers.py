@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -38,6 +39,7 @@ class Tier(models.Model):
         max_digits=4,
         decimal_places=2,
         default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("10"))],
         help_text=_("Points earned by the amount rules are multiplied by this (1.50 = +50%)."),
     )
     upgrade_spend = models.DecimalField(
@@ -46,6 +48,7 @@ class Tier(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Qualifying spend that reaches this tier. Empty: spend does not count."),
     )
     upgrade_points = models.PositiveIntegerField(
@@ -73,6 +76,7 @@ class Tier(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_(
             "Only for tiers counted over the last 12 months. The monthly review moves members "
             "whose spend in the last 12 months is below this (and below the points rule, if "
@@ -87,6 +91,7 @@ class Tier(models.Model):
         max_digits=5,
         decimal_places=2,
         default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text=_(
             "Discount the till gives members of this tier, e.g. 5.00 for five percent off."
         ),
@@ -105,7 +110,26 @@ class Tier(models.Model):
         ordering = ["rank"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="tier_single_default"
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="tier_single_default",
+                violation_error_message=_("Another tier is already the default tier."),
+            ),
+            # Backstops for what the field validators already refuse in every form.
+            models.CheckConstraint(
+                condition=Q(upgrade_spend__gte=0) & Q(retain_spend__gte=0),
+                name="tier_spend_thresholds_gte_0",
+                violation_error_message=_("Spend thresholds cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=100),
+                name="tier_discount_0_to_100",
+                violation_error_message=_("The member discount is between 0 and 100 percent."),
+            ),
+            models.CheckConstraint(
+                condition=Q(points_multiplier__gte=0),
+                name="tier_multiplier_gte_0",
+                violation_error_message=_("The points multiplier cannot be negative."),
             ),
         ]
 

@@ -8,6 +8,7 @@ and wallet connect their services there).
 
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -30,6 +31,7 @@ from members.importing.normalize import RowError, normalize_phone
 from members.models import Card, CardBatch, Member, Tag, Tier, TierChange
 from members.models.cards import CARD_NO_LENGTH, make_card_no
 from members.models.member import allocate_member_nos, member_no_sql, name_initials
+from members.validators import validate_birthday
 from stores.models import Store
 
 # How a service `source` maps to the member's "opened through".
@@ -48,6 +50,15 @@ def clean_phone(phone, field="phone"):
         return normalize_phone(phone)
     except RowError as exc:
         raise InvalidMember(fields={field: [str(exc.message)]}) from None
+
+
+def _birthday_errors(birthday):
+    """{"birthday": [message]} for a birthday no one can have (future, before 1900), else {}."""
+    try:
+        validate_birthday(birthday)
+    except ValidationError as exc:
+        return {"birthday": list(exc.messages)}
+    return {}
 
 
 def default_tier():
@@ -77,6 +88,7 @@ def open_member(
     tags=(),
     initial_points_expire_at=None,
     reference="",
+    opened_at=None,
 ) -> Member:
     """Open a member card (开卡) in one transaction.
 
@@ -85,12 +97,14 @@ def open_member(
     the referrer, if given, is a member; initial points and stored value are not negative and
     become ledger entries (OPENING) with the operator recorded. The points account and the
     wallet are always opened. The tier is the given one, else the card batch's, else the
-    default tier.
+    default tier. `opened_at` (default now) dates the membership and its opening entries, for
+    members brought in from before.
     """
     phone = clean_phone(phone)
     errors = {}
     if gender not in Member.Gender.values:
         errors["gender"] = [_("Gender must be M, F or U.")]
+    errors.update(_birthday_errors(birthday))
     if not isinstance(initial_points, int) or isinstance(initial_points, bool):
         errors["initial_points"] = [_("Points must be a whole number.")]
     elif initial_points < 0:
@@ -153,6 +167,7 @@ def open_member(
         else MEMBER_SOURCE.get(source, Member.Source.ADMIN),
         notes=notes or "",
         opened_by=actor,
+        opened_at=opened_at or timezone.now(),
     )
     try:
         # A savepoint: a concurrent opening of the same phone loses here, not at commit.
@@ -177,12 +192,13 @@ def open_member(
             store=home_store,
             terminal=terminal,
             reference=reference or _("card opening"),
+            at=opened_at,
         ),
         source=source,
         actor=actor,
     )
     if card is not None:
-        now = timezone.now()
+        now = opened_at or timezone.now()
         card.status, card.member = Card.Status.ACTIVE, member
         card.activated_at = card.status_changed_at = now
         card.save(update_fields=["status", "member", "activated_at", "status_changed_at"])
@@ -244,6 +260,8 @@ def update_member_profile(*, member, source, actor=None, **changes) -> Member:
         raise InvalidMember(fields={name: [_("Cannot be changed here.")] for name in unknown})
     if "gender" in changes and changes["gender"] not in Member.Gender.values:
         raise InvalidMember(fields={"gender": [_("Gender must be M, F or U.")]})
+    if "birthday" in changes and _birthday_errors(changes["birthday"]):
+        raise InvalidMember(fields=_birthday_errors(changes["birthday"]))
     before = None
     if "tier" in changes:  # as stored, not as the form's instance already says
         before = Member.objects.select_related("tier").get(pk=member.pk).tier

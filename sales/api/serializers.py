@@ -12,6 +12,7 @@ from members.api.serializers import (
     DOCUMENT_NO,
     MONEY,
     MONEY_IN,
+    POINTS_IN,
     MemberRefSerializer,
     TierSerializer,
 )
@@ -65,7 +66,7 @@ def coupon_codes_field():
 class QuoteSerializer(serializers.Serializer):
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
-    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    redeem_points = serializers.IntegerField(**POINTS_IN, required=False, default=0)
     coupon_codes = coupon_codes_field()
 
 
@@ -112,7 +113,7 @@ class SaleSerializer(serializers.Serializer):
     member = MemberRefSerializer()
     lines = SaleLineSerializer(many=True, allow_empty=False, max_length=500)
     total = serializers.DecimalField(**MONEY_IN, min_value=Decimal("0.00"))
-    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    redeem_points = serializers.IntegerField(**POINTS_IN, required=False, default=0)
     coupon_codes = coupon_codes_field()
     stored_value_amount = serializers.DecimalField(
         **MONEY_IN, min_value=Decimal("0.00"), required=False, default=Decimal("0.00")

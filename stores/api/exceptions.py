@@ -1,13 +1,15 @@
 """One error shape for the whole till API: `{"code", "detail", "fields"}`.
 
 DRF's own errors (validation, auth, 404, 405, 429, bad JSON), Django's Http404 and
-PermissionDenied, every DomainError (its `code` and `status`) and unexpected exceptions
-(500, logged with the request id, never a stack trace in the body) all come out the same.
+PermissionDenied, a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), every DomainError (its `code`
+and `status`) and unexpected exceptions (500, logged with the request id, never a stack trace
+in the body) all come out the same.
 """
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -21,6 +23,7 @@ logger = logging.getLogger("stores.api")
 # DRF's ValidationError code is "invalid" in API.md; the others keep DRF's stable codes.
 VALIDATION_CODE = "invalid"
 SERVER_ERROR_CODE = "server_error"
+PAYLOAD_TOO_LARGE_CODE = "payload_too_large"
 
 
 def error_body(code, detail, fields=None):
@@ -49,6 +52,22 @@ def known_error_response(exc):
     """The response for an error we expect (4xx), or None for an unexpected one."""
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE; nothing was parsed.
+        return Response(
+            error_body(
+                PAYLOAD_TOO_LARGE_CODE,
+                _("The request body is larger than %(limit)s bytes.")
+                % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, RecursionError):
+        # Input nested past what any parser or serializer walks: malformed, not our failure.
+        return Response(
+            error_body("parse_error", _("The JSON body is nested too deeply.")),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -28,6 +28,7 @@ ERROR_CODES = {
         409,
         "This Idempotency-Key was already used with a different request.",
     ),
+    "payload_too_large": (413, "The request body is larger than 2621440 bytes."),
     "unsupported_media_type": (415, 'Unsupported media type "text/plain" in request.'),
     "insufficient_points": (422, "Not enough points."),
     "redemption_not_allowed": (422, "Points cannot be redeemed on this sale."),
@@ -45,8 +46,13 @@ ERROR_CODES = {
 
 COMMON_CODES = ("not_authenticated", "authentication_failed", "throttled", "server_error")
 # A POST that changes nothing (quote, coupon evaluation) takes no Idempotency-Key.
-READ_POST_CODES = ("parse_error",)
-POST_CODES = ("idempotency_key_missing", "idempotency_key_reused", "parse_error")
+READ_POST_CODES = ("parse_error", "payload_too_large")
+POST_CODES = (
+    "idempotency_key_missing",
+    "idempotency_key_reused",
+    "parse_error",
+    "payload_too_large",
+)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -1,9 +1,12 @@
-"""Base views of the till API: authentication, throttling, idempotent POSTs."""
+"""Base views of the till API: authentication, throttling, idempotent POSTs, path checks."""
+
+import unicodedata
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,12 +16,33 @@ from .schema import error_responses
 from .throttling import TerminalRateThrottle
 
 
+def has_control_characters(value):
+    """Control characters (NUL, ESC, ...) and lone surrogates: nothing a receipt number or any
+    other name in a path holds. PostgreSQL refuses NUL in text outright."""
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+
+
 class TillAPIView(APIView):
-    """A view only a till may call; `self.terminal` and `self.store` are the caller's."""
+    """A view only a till may call; `self.terminal` and `self.store` are the caller's.
+
+    Every path parameter (`/sales/{receipt_no}`, ...) is refused with 400 `invalid`, named in
+    `fields`, when it holds control characters, as the body's text fields are: it would never
+    match anything, and a NUL would fail in the database instead.
+    """
 
     authentication_classes = [TerminalKeyAuthentication]
     permission_classes = [IsTerminal]
     throttle_classes = [TerminalRateThrottle]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        bad = {
+            name: [_("Control characters are not allowed.")]
+            for name, value in kwargs.items()
+            if isinstance(value, str) and has_control_characters(value)
+        }
+        if bad:
+            raise ValidationError(bad)
 
     @property
     def terminal(self):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from seeds.chain import ADMIN_PASSWORD, ADMIN_USERNAME, MANAGER_PASSWORD, seed_chain
+from seeds.chain import seed_chain
 
 # Demo modules, each with any of these steps; the steps run in this order across all modules
 # (every module's rules before any member, every member before any history). Idempotent.
@@ -48,10 +48,6 @@ class Command(BaseCommand):
                         getattr(module, step)(ctx)
         for till, key in ctx["keys"].items():
             self.stdout.write(_("Till %(till)s API key: %(key)s") % {"till": till, "key": key})
-        self.stdout.write(
-            _(
-                "Demo chain ready. Log in as %(user)s / %(password)s (head office), or "
-                "sh001_manager / %(manager)s (a store manager)."
-            )
-            % {"user": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "manager": MANAGER_PASSWORD}
-        )
+        self.stdout.write(_("Demo chain ready. Logins (user / password):"))
+        for username, password, role in ctx["logins"]:
+            self.stdout.write(f"  {username} / {password}  {role}")
