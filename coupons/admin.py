@@ -60,11 +60,23 @@ PANEL_COUPONS = 30
 
 # The terms' fields (CouponTemplateVersion), declared once so the template form shows them
 # beside the template's own.
+def _terms_fields():
+    """The terms' form fields, each keeping its model field's validators (no negative money,
+    at most 100%, the column's range): the form checks them before anything is saved."""
+    found = fields_for_model(CouponTemplateVersion, fields=TERMS_FIELDS)
+    for name, field in found.items():
+        field.validators = [
+            *field.validators,
+            *CouponTemplateVersion._meta.get_field(name).validators,
+        ]
+    return found
+
+
 TermsFields = type(
     "TermsFields",
     (forms.Form,),
     {
-        **fields_for_model(CouponTemplateVersion, fields=TERMS_FIELDS),
+        **_terms_fields(),
         "store_list": forms.ModelMultipleChoiceField(
             queryset=Store.objects.filter(is_active=True).order_by("code"),
             required=False,

@@ -82,6 +82,9 @@ class CouponTemplate(models.Model):
                 condition=Q(total_quantity__isnull=True)
                 | Q(issued__lte=models.F("total_quantity")),
                 name="coupontemplate_issued_lte_total",
+                violation_error_message=_(
+                    "The total quantity cannot be less than the coupons already issued."
+                ),
             ),
         ]
 

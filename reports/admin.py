@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, money_column
 from stores.access import StoreScopedAdminMixin
 
 from .models import SettlementPeriod, SettlementRate, StoreTakings
@@ -17,7 +17,13 @@ from .models import SettlementPeriod, SettlementRate, StoreTakings
 class StoreTakingsAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     """A store's total takings per day: the denominator of the members' share of sales."""
 
-    list_display = ["day", "store", "amount", "created_by", "created_at"]
+    list_display = [
+        "day",
+        "store",
+        money_column("amount", model=StoreTakings),
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["store"]
     list_select_related = ["store", "created_by"]
     fields = ["store", "day", "amount"]

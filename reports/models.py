@@ -9,6 +9,7 @@ frozen when it closes and never recomputed.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -124,7 +125,11 @@ class StoreTakings(models.Model):
     )
     day = models.DateField(_("day"))
     amount = models.DecimalField(
-        _("takings"), max_digits=14, decimal_places=2, help_text=_("All sales of the day, yuan.")
+        _("takings"),
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("All sales of the day, yuan."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -143,7 +148,9 @@ class StoreTakings(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "day"], name="storetakings_unique_day"),
             models.CheckConstraint(
-                condition=models.Q(amount__gte=0), name="storetakings_amount_gte_0"
+                condition=models.Q(amount__gte=0),
+                name="storetakings_amount_gte_0",
+                violation_error_message=_("Takings cannot be negative."),
             ),
         ]
 
@@ -160,6 +167,7 @@ class SettlementRate(models.Model):
         _("yuan per point"),
         max_digits=12,
         decimal_places=6,
+        validators=[MinValueValidator(Decimal("0.000001"))],
         help_text=_("e.g. 0.010000 when 100 points are worth one yuan."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -179,7 +187,9 @@ class SettlementRate(models.Model):
         ordering = ["-effective_from"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(yuan_per_point__gt=0), name="settlementrate_gt_0"
+                condition=models.Q(yuan_per_point__gt=0),
+                name="settlementrate_gt_0",
+                violation_error_message=_("A point must be worth more than nothing."),
             ),
         ]
 

@@ -540,8 +540,8 @@ class StoredValueAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "member",
-        "principal",
-        "bonus",
+        money_column("principal", model=StoredValueAdjustment),
+        money_column("bonus", model=StoredValueAdjustment),
         "reason",
         "status",
         "requested_by",

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -327,11 +327,26 @@ class StoredValueAdjustment(MakerChecker):
         on_delete=models.PROTECT,
         related_name="stored_value_adjustments",
     )
+    # Signed; one correction moves at most a million yuan either way (a typo's bound).
     principal = models.DecimalField(
-        _("principal change"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+        _("principal change"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[
+            MinValueValidator(Decimal("-1000000")),
+            MaxValueValidator(Decimal("1000000")),
+        ],
     )
     bonus = models.DecimalField(
-        _("bonus change"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+        _("bonus change"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[
+            MinValueValidator(Decimal("-1000000")),
+            MaxValueValidator(Decimal("1000000")),
+        ],
     )
     entry = models.OneToOneField(
         WalletEntry,

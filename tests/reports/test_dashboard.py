@@ -34,13 +34,13 @@ def test_head_office_sees_the_whole_chain(client, head_office, activity):
     assert html.count('class="report-chart"') == 4
 
 
-def test_the_sh001_manager_sees_sh001_alone(client, sh001_manager, activity):
+def test_the_sh001_manager_sees_sh001_alone(client, sh001_manager, activity, chain):
     client.force_login(sh001_manager)
 
     response = client.get(reverse("admin:index"))
 
     html = response.content.decode()
-    assert response.context["title"] == "门店看板"
+    assert response.context["title"] == f"门店看板：{chain['SH001']}"
     assert _figure(html, "sv_recharged")[0] == "500.00"
     assert _figure(html, "sales_amount") == ["0.00", "1,000.00", "1,000.00"]
     # 张三's 1,000 points at yesterday's close are SH001's (his home store)
