@@ -4,6 +4,9 @@ from django.contrib.auth.models import Group
 from stores.roles import CASHIER, HEAD_OFFICE, STORE_MANAGER
 from tests import factories
 
+# The browser fixtures (Playwright and Debian's chromium) for any test that asks for them.
+pytest_plugins = ["tests.browser_support"]
+
 
 @pytest.fixture(autouse=True)
 def _english_free_messages(settings):

@@ -3,9 +3,8 @@ report opens from the menu and downloads its Excel, and the SH001 manager sees S
 
 from openpyxl import load_workbook
 
+from tests.browser_support import charts_drawn
 from tests.reports.conftest import activity, report_rules  # noqa: F401
-
-from .conftest import charts_drawn
 
 
 def test_head_office_dashboard_draws_its_charts(login, head_office, activity):  # noqa: F811

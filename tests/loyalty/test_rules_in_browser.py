@@ -2,7 +2,6 @@
 and tier pickers (filter_horizontal) speak Chinese (issue 12)."""
 
 from loyalty.models import EarningRule
-from tests.browser_support import admin_page  # noqa: F401  (fixture)
 
 
 def test_a_member_day_is_ticked_not_typed(admin_page, head_office, chain):  # noqa: F811

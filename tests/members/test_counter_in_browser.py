@@ -9,7 +9,6 @@ from openpyxl import load_workbook
 from core.models import Source
 from loyalty.models import PointsAccount
 from members.services import open_member
-from tests.browser_support import admin_page  # noqa: F401  (fixture)
 
 
 def test_adjusting_points_from_the_member_page(admin_page, head_office, chain):  # noqa: F811
