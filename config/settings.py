@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
 POINTS_ADJUSTMENT_APPROVAL_THRESHOLD = env.int("POINTS_ADJUSTMENT_APPROVAL_THRESHOLD", default=1000)
 # Member imports bigger than this many bytes run as a background job from the admin.
 MEMBER_IMPORT_BACKGROUND_BYTES = env.int("MEMBER_IMPORT_BACKGROUND_BYTES", default=512 * 1024)
+# A running import or bulk job that has not reported for this many seconds is taken as dead
+# (its worker was killed) and resumed by the reaper after its last committed chunk.
+IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=600)
 # Idempotency keys of the till API are kept at least this many days.
 IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=30)
 

@@ -161,3 +161,35 @@ class Statement:
             row = cursor.fetchone()
         for (_expression, receive), value in zip(self._selects, row, strict=False):
             receive(value)
+
+
+def insert_select(model, given):
+    """The parts of `INSERT INTO <table> (<columns>) SELECT <expressions> ...` for a set-based
+    insert: `given` {field name: SQL expression (named %(x)s parameters allowed)}; every other
+    concrete field of `model` gets its Python default as the named parameter
+    `%(d_<table>_<column>)s`.
+    Returns (table, columns, expressions, defaults): the quoted table, the column list, the
+    expression list (both as SQL text, in the same order) and the parameters of the defaults.
+    So a hand-written insert names no column by hand and stays valid when a field is added."""
+    meta = model._meta
+    columns, expressions = [], []
+    for name, expression in given.items():
+        columns.append(f'"{meta.get_field(name).column}"')
+        expressions.append(expression)
+    given_columns = {meta.get_field(name).column for name in given}
+    defaults = {}
+    for column, value in default_columns(model, given_columns):
+        columns.append(f'"{column}"')
+        expressions.append(f"%(d_{meta.db_table}_{column})s")
+        defaults[f"d_{meta.db_table}_{column}"] = value
+    return f'"{meta.db_table}"', ", ".join(columns), ", ".join(expressions), defaults
+
+
+def column(model, name):
+    """The quoted column of field `name` of `model`."""
+    return f'"{model._meta.get_field(name).column}"'
+
+
+def table(model):
+    """The quoted table of `model`."""
+    return f'"{model._meta.db_table}"'

@@ -5,7 +5,9 @@ adjust-points action, added to MemberAdmin from here). Every change calls a serv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -16,6 +18,8 @@ from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
 from core.models import Source
 from members.admin import MemberAdmin
+from members.admin.common import start_background_job
+from members.bulk import start_file_job
 from stores.access import StoreScopedAdminMixin
 
 from .models import (
@@ -222,6 +226,15 @@ class PointsLotAdmin(ReadOnlyAdmin):
     raw_id_fields = ["account", "entry"]
 
 
+class AwardForm(forms.Form):
+    file = forms.FileField(
+        label=_("file"),
+        help_text=_(
+            "Excel (.xlsx) or CSV with the columns 手机号 (or 会员号), 积分 and 原因 in row 1."
+        ),
+    )
+
+
 class AdjustmentForm(forms.ModelForm):
     class Meta:
         model = PointsAdjustment
@@ -249,11 +262,52 @@ class PointsAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     actions = ["approve", "reject"]
     show_full_result_count = False
 
+    change_list_template = "admin/loyalty/pointsadjustment/change_list.html"
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "award/",
+                self.admin_site.admin_view(self.award_view),
+                name="loyalty_pointsadjustment_award",
+            ),
+            *super().get_urls(),
+        ]
+
+    def award_view(self, request):
+        """Points for the members listed in an Excel file (a promotion's participants, each
+        with points and a reason): one background job; rows it cannot award are reported
+        with their row numbers, as the member import reports its rows."""
+        if not request.user.has_perm("loyalty.add_pointsadjustment"):
+            raise PermissionDenied
+        form = AwardForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = start_file_job(
+                kind="award_points", upload=form.cleaned_data["file"], params={},
+                actor=request.user,
+            )  # fmt: skip
+            self.message_user(
+                request,
+                gettext(
+                    "Started in the background as bulk job #%(id)d; its progress is shown here."
+                )
+                % {"id": job.pk},
+                messages.INFO,
+            )
+            return HttpResponseRedirect(reverse("admin:members_bulkjob_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Award points from an Excel file"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/loyalty/award_upload.html", context)
 
     def save_model(self, request, obj, form, change):
         try:
@@ -380,6 +434,11 @@ def adjust_points_action(modeladmin, request, queryset):
         raise PermissionDenied
     form = AdjustPointsForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
+        # Every member of the filter (select across): a background job with progress,
+        # selected again by the filter, not a list of ids.
+        started = start_background_job(request, "adjust_points", dict(form.cleaned_data))
+        if started is not None:
+            return started
         posted = pending = 0
         for member in queryset.order_by("pk"):
             try:
@@ -403,11 +462,17 @@ def adjust_points_action(modeladmin, request, queryset):
             messages.SUCCESS,
         )
         return None
+    across = request.POST.get("select_across", "0")
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": gettext("Adjust points"),
         "form": form,
-        "queryset": queryset,
+        "count": queryset.count(),
+        "first_members": queryset.order_by("pk")[:20],
+        "selected": []
+        if across == "1"
+        else request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "select_across": across,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         "action": "adjust_points_action",

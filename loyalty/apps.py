@@ -12,7 +12,10 @@ class LoyaltyConfig(AppConfig):
 
         from members import hooks
 
+        from .bulk import register_bulk_operations
         from .services import opening
+
+        register_bulk_operations()
 
         # A new member gets a points account, their opening points and the registration bonus.
         hooks.member_opened.connect(opening.open_points_for_new_member)

@@ -61,6 +61,27 @@ def apply_domain_error(request, form, error: DomainError):
 # --- member actions with intermediate forms --------------------------------------------------
 
 
+def start_background_job(request, kind, params):
+    """When an action applies to every member of the list's filter (the admin's "select all"
+    across pages), start it as a bulk job over that filter and answer with the job's page;
+    else None (a page of ticked members is done right away)."""
+    if request.POST.get("select_across") != "1":
+        return None
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from members.bulk import start_filter_job
+
+    job = start_filter_job(request=request, kind=kind, params=params, actor=request.user)
+    messages.info(
+        request,
+        gettext("Started in the background as bulk job #%(id)d; its progress is shown here.")
+        % {"id": job.pk},
+    )
+    return HttpResponseRedirect(reverse("admin:members_bulkjob_change", args=[job.pk]))
+
+
 def stores_for(user):
     return scope_queryset(Store.objects.filter(is_active=True), user, "id")
 

@@ -28,7 +28,7 @@ from members.services.members import PROFILE_FIELDS
 from stores.access import StoreScopedAdminMixin, scope_queryset
 from stores.models import Staff, Store
 
-from .common import EstimatedCountPaginator, apply_domain_error
+from .common import EstimatedCountPaginator, apply_domain_error, start_background_job
 
 FULL_PHONE = "members.view_full_phone"
 # The member page's sections that apps above members add to (MemberAdmin.extend).
@@ -341,6 +341,9 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Freeze selected members"), permissions=["change"])
     def freeze(self, request, queryset):
+        started = start_background_job(request, "freeze", {})
+        if started is not None:
+            return started
         count = set_members_status(
             members=queryset, status=Member.Status.FROZEN, source=Source.ADMIN, actor=request.user
         )
@@ -348,6 +351,9 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Unfreeze selected members"), permissions=["change"])
     def unfreeze(self, request, queryset):
+        started = start_background_job(request, "unfreeze", {})
+        if started is not None:
+            return started
         count = set_members_status(
             members=queryset, status=Member.Status.ACTIVE, source=Source.ADMIN, actor=request.user
         )
@@ -373,6 +379,11 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def change_tier(self, request, queryset):
         form = TierForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
+            started = start_background_job(
+                request, "change_tier", {"tier": form.cleaned_data["tier"].pk}
+            )
+            if started is not None:
+                return started
             count = change_members_tier(
                 members=queryset,
                 tier=form.cleaned_data["tier"],
@@ -387,6 +398,9 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def add_tag(self, request, queryset):
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
+            started = start_background_job(request, "tag", {"tag": form.cleaned_data["tag"]})
+            if started is not None:
+                return started
             try:
                 count = tag_members(
                     members=queryset,
