@@ -24,7 +24,7 @@ def member_index_sql(alias="m"):
 
 
 def _array(chars):
-    return "ARRAY[" + ", ".join(f"'{c}'" for c in chars) + "]"
+    return "(ARRAY[" + ", ".join(f"'{c}'" for c in chars) + "])"
 
 
 def insert_members(*, count, store_ids, tier_ids, now):
@@ -50,7 +50,7 @@ def insert_members(*, count, store_ids, tier_ids, now):
             "name": name,
             "name_initials": initials,
             "gender": "CASE WHEN i %% 2 = 0 THEN 'F' ELSE 'M' END",
-            "birthday": "date '1955-01-01' + (i * 7919 %% 18000)",
+            "birthday": "date '1955-01-01' + (i * 7919 %% 18000)::int",
             "home_store": "(%(stores)s::bigint[])[1 + i %% %(n_stores)s]",
             "tier": (
                 "CASE WHEN i %% 100 < 70 THEN %(t0)s WHEN i %% 100 < 90 THEN %(t1)s "
@@ -73,7 +73,7 @@ def insert_members(*, count, store_ids, tier_ids, now):
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {target} ({columns}) SELECT {values} "
-            "FROM generate_series(1, %(n)s) AS g(i)",
+            "FROM generate_series(1, %(n)s::bigint) AS g(i)",
             params,
         )
         return cursor.rowcount

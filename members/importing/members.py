@@ -441,7 +441,7 @@ def import_members(
     file_format=None,
     progress=None,
     job=None,
-    chunk_size=CHUNK,
+    chunk_size=None,
 ) -> ImportResult:
     """Import members from an .xlsx / .csv file (path or file object). See the module doc.
 
@@ -459,6 +459,7 @@ def import_members(
     a job that stopped resumes after its last committed chunk.
     """
     started = time.monotonic()
+    chunk_size = chunk_size or CHUNK
     result = ImportResult(dry_run=dry_run)
     sizes = [max(count_rows(source, file_format=file_format), 1)]
     rows = iter_rows(source, file_format=file_format, on_total=sizes.append, skip_header=False)
