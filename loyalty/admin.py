@@ -177,6 +177,9 @@ class GiftRedemptionAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     list_display = [
         "created_at",
         "account",

@@ -28,6 +28,9 @@ class SaleLineInline(ReadOnlyInline):
 
 @admin.register(Sale)
 class SaleAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     list_display = [
         "created_at",
         "store",

@@ -129,15 +129,20 @@ def _stage(*, now, sales_per_member):
     # Opening lots expire when this year ends: never later than a lot earned this year.
     opening_expiry = expires_at_for(start) or (today + timedelta(days=365))
     i = member_index_sql("m")
+    # Ids are taken in time order (the outer SELECT runs over the ordered inner one), so the
+    # ledgers' newest-first lists (by id) are newest first in time too.
     _sql(
         f"""
         CREATE TEMP TABLE _scale_open AS
-        SELECT m.id AS member_id, m.home_store_id AS store_id, m.opened_at AS at,
-               {i} AS i, 1000 + ({i} %% 20) * 100 AS points,
-               {points_entry_id()} AS entry_id, %(opening_expiry)s::timestamptz AS expires_at,
-               CASE WHEN {i} %% 5 < 2 THEN 500.00 ELSE 0 END::numeric(12, 2) AS stored_value,
-               CASE WHEN {i} %% 5 < 2 THEN {wallet_entry_id()} END AS wallet_entry_id
-        FROM {table(Member)} m ORDER BY m.id
+        SELECT o.*, {points_entry_id()} AS entry_id,
+               CASE WHEN o.stored_value > 0 THEN {wallet_entry_id()} END AS wallet_entry_id
+        FROM (
+            SELECT m.id AS member_id, m.home_store_id AS store_id, m.opened_at AS at,
+                   {i} AS i, 1000 + ({i} %% 20) * 100 AS points,
+                   %(opening_expiry)s::timestamptz AS expires_at,
+                   CASE WHEN {i} %% 5 < 2 THEN 500.00 ELSE 0 END::numeric(12, 2) AS stored_value
+            FROM {table(Member)} m ORDER BY m.opened_at, m.id
+        ) o
         """,
         {"opening_expiry": opening_expiry},
     )
@@ -162,22 +167,24 @@ def _stage(*, now, sales_per_member):
                        AS stored_value
             FROM base b
         )
-        SELECT {next_sale_id_sql()} AS sale_id, t.member_id, t.store_id,
-               'S' || t.i || '-' || t.j AS receipt_no, t.at, t.total,
-               (t.redeem / 100.0)::numeric(12, 2) AS offset_amount, t.stored_value, t.redeem,
-               floor(t.total - t.redeem / 100.0)::int AS earn,
-               {points_entry_id()} AS redeem_entry_id, {points_entry_id()} AS earn_entry_id,
-               CASE WHEN t.stored_value > 0 THEN {wallet_entry_id()} END AS wallet_entry_id,
-               x.expires_at,
-               t.opening + SUM(floor(t.total - t.redeem / 100.0)::int - t.redeem)
-                   OVER (PARTITION BY t.member_id ORDER BY t.j) AS points_after,
-               CASE WHEN t.has_sv THEN 500.00 ELSE 0 END
-                   - SUM(t.stored_value) OVER (PARTITION BY t.member_id ORDER BY t.j)
-                   AS stored_value_after,
-               t.tier_id, 'SKU' || lpad(((t.i + t.j) %% 500)::text, 4, '0') AS sku,
-               (%(categories)s::text[])[1 + (t.i + t.j) %% 5] AS category
-        FROM timed t JOIN _scale_expiry x ON x.day = t.day
-        ORDER BY t.member_id, t.j
+        SELECT {next_sale_id_sql()} AS sale_id, {points_entry_id()} AS redeem_entry_id,
+               {points_entry_id()} AS earn_entry_id,
+               CASE WHEN w.stored_value > 0 THEN {wallet_entry_id()} END AS wallet_entry_id,
+               w.*
+        FROM (
+            SELECT t.member_id, t.store_id, 'S' || t.i || '-' || t.j AS receipt_no, t.at,
+                   t.total, (t.redeem / 100.0)::numeric(12, 2) AS offset_amount, t.stored_value,
+                   t.redeem, floor(t.total - t.redeem / 100.0)::int AS earn, x.expires_at,
+                   t.opening + SUM(floor(t.total - t.redeem / 100.0)::int - t.redeem)
+                       OVER (PARTITION BY t.member_id ORDER BY t.j) AS points_after,
+                   CASE WHEN t.has_sv THEN 500.00 ELSE 0 END
+                       - SUM(t.stored_value) OVER (PARTITION BY t.member_id ORDER BY t.j)
+                       AS stored_value_after,
+                   t.tier_id, 'SKU' || lpad(((t.i + t.j) %% 500)::text, 4, '0') AS sku,
+                   (%(categories)s::text[])[1 + (t.i + t.j) %% 5] AS category
+            FROM timed t JOIN _scale_expiry x ON x.day = t.day
+            ORDER BY t.at, t.member_id
+        ) w
         """,
         {"start": start, "categories": CATEGORIES},
     )

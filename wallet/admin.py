@@ -224,6 +224,9 @@ class RechargePlanAdmin(admin.ModelAdmin):
 
 @admin.register(WalletEntry)
 class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     store_field = "store"
     list_display = [
         "created_at",

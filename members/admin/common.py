@@ -1,47 +1,18 @@
 """Helpers shared by the member admin pages, and by the member actions the apps above members
 add (recharge, sell a count card, ...): an intermediate form, then a service per member."""
 
-import json
 import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import QuerySet
 from django.template.response import TemplateResponse
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import EstimatedCountPaginator  # noqa: F401  (members' lists use it)
 from core.errors import DomainError
 from stores.access import scope_queryset
 from stores.models import Store
-
-
-class EstimatedCountPaginator(Paginator):
-    """Above `threshold` rows, trust the planner's estimate instead of COUNT(*).
-
-    A COUNT(*) over millions of members takes seconds on every page; the estimate is instant
-    and a page count that is off by a few percent does not matter to anyone paging a list.
-    """
-
-    threshold = 10_000
-
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        if isinstance(queryset, QuerySet):
-            sql, params = queryset.order_by().values("pk").query.sql_with_params()
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-                plan = cursor.fetchone()[0]
-            if isinstance(plan, str):
-                plan = json.loads(plan)
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-            if estimate > self.threshold:
-                return estimate
-        return super().count
 
 
 def apply_domain_error(request, form, error: DomainError):
