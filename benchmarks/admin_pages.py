@@ -106,6 +106,7 @@ def run(runs):
     tag, _ = Tag.objects.get_or_create(name="benchmark")
     members_url = reverse("admin:members_member_changelist")
     entries_url = reverse("admin:loyalty_pointsentry_changelist")
+    sales_url = reverse("admin:sales_sale_changelist")
     pages = [
         ("member list", members_url),
         ("search: full phone", f"{members_url}?q={member.phone}"),
@@ -133,8 +134,8 @@ def run(runs):
         ("points accounts", reverse("admin:loyalty_pointsaccount_changelist")),
         ("points lots", reverse("admin:loyalty_pointslot_changelist")),
         ("stored-value ledger", reverse("admin:wallet_walletentry_changelist")),
-        ("sales", reverse("admin:sales_sale_changelist")),
-        ("sales: one store", reverse("admin:sales_sale_changelist") + f"?store__id__exact={store.pk}"),
+        ("sales", sales_url),
+        ("sales: one store", f"{sales_url}?store__id__exact={store.pk}"),
     ]
 
     def measure(url):

@@ -203,3 +203,50 @@ def test_a_csv_of_many_rows_imports_in_chunks(tmp_path, chain, small_chunks, che
 
 def run(tmp_path, rows, **kwargs):
     return import_members(write_workbook(tmp_path / "members.xlsx", rows), **kwargs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_second_thread_writes_while_the_next_chunk_is_read(
+    tmp_path, small_chunks, check_ledgers
+):
+    from tests import factories
+
+    factories.make_chain()
+    threads = set()
+
+    def note_thread(**kwargs):
+        import threading
+
+        threads.add(threading.current_thread().name)
+
+    rows = [member_row(f"1380000{i:04d}", **store(积分=i + 1)) for i in range(10)]
+    rows.append(member_row("bad", **store()))
+    rows.append(member_row("13800000000", **store()))  # duplicate of row 2, four chunks on
+    hooks.members_imported.connect(note_thread)
+    try:
+        result = run(tmp_path, rows)
+    finally:
+        hooks.members_imported.disconnect(note_thread)
+    assert threads == {"import-writer"}
+    assert (result.imported, result.rejected, result.duplicates) == (10, 1, 1)
+    assert [p.row_no for p in result.problems] == [12, 13]
+    check_ledgers()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_in_the_writer_thread_reaches_the_caller(tmp_path, small_chunks):
+    from tests import factories
+
+    factories.make_chain()
+
+    def fail(**kwargs):
+        raise RuntimeError("disk full")
+
+    rows = [member_row(f"1380000{i:04d}", **store()) for i in range(10)]
+    hooks.members_imported.connect(fail)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            run(tmp_path, rows)
+    finally:
+        hooks.members_imported.disconnect(fail)
+    assert not Member.objects.exists()  # the failed chunk rolled back whole
