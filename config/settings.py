@@ -216,6 +216,9 @@ MEMBER_IMPORT_BACKGROUND_BYTES = env.int("MEMBER_IMPORT_BACKGROUND_BYTES", defau
 # A running import or bulk job that has not reported for this many seconds is taken as dead
 # (its worker was killed) and resumed by the reaper after its last committed chunk.
 IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=600)
+# Threads of the nightly expiry, each expiring its own chunks of accounts on its own
+# connection: about one per core PostgreSQL may use (the tills keep the rest).
+EXPIRY_WORKERS = env.int("EXPIRY_WORKERS", default=2)
 # Idempotency keys of the till API are kept at least this many days.
 IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=30)
 

@@ -384,7 +384,7 @@ def expiry_cutoff(as_of=None):
     return timezone.make_aware(datetime.combine(as_of, time()))
 
 
-def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
+def expire_points(*, as_of=None, source, actor=None, chunk_size=1000, workers=None) -> dict:
     """Expire what is left in every lot whose expiry is at or before `as_of`.
 
     Set-based per chunk of accounts (by id range, one short transaction each, so a till waits
@@ -392,8 +392,18 @@ def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
     insert one EXPIRE entry per lot and move the balances, in one statement on PostgreSQL.
     Every entry carries the key `expire:<lot>:<day>`, so a rerun as of the same day writes
     nothing. A PostgreSQL advisory lock allows one run at a time (ExpiryAlreadyRunning).
+    `workers` (default settings.EXPIRY_WORKERS) threads take chunks side by side, each on its
+    own connection; the chunks are disjoint id ranges and each locks its accounts in
+    ascending id order, so they never wait for one another, and a till (which locks one
+    account, or a member and their referrer in id order) waits for one chunk at most.
+    Inside a caller's transaction (tests) the chunks run one by one on its connection.
     Returns {"lots": n, "points": n, "accounts": n}.
     """
+    from django.conf import settings
+
+    workers = workers or settings.EXPIRY_WORKERS
+    if connection.in_atomic_block:
+        workers = 1
     cutoff = expiry_cutoff(as_of)
     day = timezone.localtime(cutoff).date().isoformat()
     totals = {"lots": 0, "points": 0, "accounts": 0}
@@ -407,15 +417,50 @@ def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
         )
         if bounds["lo"] is None:
             return totals
-        for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size):
-            lots, points, accounts = _expire_chunk(lo, lo + chunk_size, cutoff, day, source, actor)
-            totals["lots"] += lots
-            totals["points"] += points
-            totals["accounts"] += accounts
+        starts = iter(range(bounds["lo"], bounds["hi"] + 1, chunk_size))
+        _run_chunks(starts, workers, totals, chunk_size, cutoff, day, source, actor)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [EXPIRY_LOCK_ID])
     return totals
+
+
+def _run_chunks(starts, workers, totals, chunk_size, cutoff, day, source, actor):
+    import threading
+
+    from django.db import connections
+
+    guard, errors = threading.Lock(), []
+
+    def work():
+        while not errors:
+            with guard:
+                lo = next(starts, None)
+            if lo is None:
+                return
+            lots, points, accounts = _expire_chunk(lo, lo + chunk_size, cutoff, day, source, actor)
+            with guard:
+                totals["lots"] += lots
+                totals["points"] += points
+                totals["accounts"] += accounts
+
+    def thread_work():
+        try:
+            work()
+        except BaseException as exc:  # noqa: B036  (re-raised by the caller's thread)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    if workers <= 1:
+        return work()
+    threads = [threading.Thread(target=thread_work, name=f"expiry-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 @transaction.atomic
