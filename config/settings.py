@@ -119,6 +119,18 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=True,
     prepare_threshold=int(_prepare_threshold) if _prepare_threshold else None,
 )
+# Reports may read from a streaming replica (core/routers.py): set DATABASE_REPLICA_URL. The
+# test settings mirror it onto the default database, so the routing is tested for real.
+if "DATABASE_REPLICA_URL" in env:
+    DATABASES["replica"] = env.db_url_config(env("DATABASE_REPLICA_URL"))
+    DATABASES["replica"]["HOST"] = (
+        DATABASES["replica"].get("OPTIONS", {}).pop("host", DATABASES["replica"]["HOST"])
+    )
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"]}
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+elif "pytest" in sys.modules:
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
