@@ -17,9 +17,10 @@ def test_report_reads_go_to_the_replica_and_writes_stay_on_default():
     store = factories.make_chain()["SH001"]
     open_member(phone="13800000001", home_store=store, source=Source.ADMIN)
 
-    with CaptureQueriesContext(connections["replica"]) as replica, CaptureQueriesContext(
-        connections["default"]
-    ) as default:
+    with (
+        CaptureQueriesContext(connections["replica"]) as replica,
+        CaptureQueriesContext(connections["default"]) as default,
+    ):
         with reading_for_reports() as alias:
             assert alias == "replica"
             assert Member.objects.count() == 1  # the mirror sees what default committed

@@ -74,9 +74,8 @@ def test_change_tier_on_a_whole_filter_runs_as_a_job_over_that_filter(
     }
     job.refresh_from_db()
     assert (job.status, job.progress, job.total, job.processed) == ("done", 100, 5, 5)
-    assert set(Member.objects.filter(tier=tiers["gold"]).values_list("home_store__code", flat=True)) == {
-        "SH001"
-    }
+    gold = Member.objects.filter(tier=tiers["gold"])
+    assert set(gold.values_list("home_store__code", flat=True)) == {"SH001"}
     assert Member.objects.filter(tier=tiers["gold"]).count() == 5
     page = client.get(response.url)
     assert page.status_code == 200
@@ -121,9 +120,8 @@ def test_an_adjust_points_job_killed_halfway_resumes_and_adjusts_each_member_onc
             raise Killed
         return real.run(**kwargs)
 
-    monkeypatch.setitem(
-        bulk.OPERATIONS, "adjust_points", bulk.BulkOperation("adjust_points", "x", dies_on_the_second_chunk)
-    )
+    dying = bulk.BulkOperation("adjust_points", "x", dies_on_the_second_chunk)
+    monkeypatch.setitem(bulk.OPERATIONS, "adjust_points", dying)
     with pytest.raises(Killed), django_capture_on_commit_callbacks(execute=True):
         _post_action(
             client, head_office, "", "adjust_points_action", members["SH0"],
@@ -138,9 +136,10 @@ def test_an_adjust_points_job_killed_halfway_resumes_and_adjusts_each_member_onc
     job.refresh_from_db()
     assert (job.status, job.processed, job.succeeded) == ("done", 8, 8)
     assert PointsAdjustment.objects.count() == 8
-    assert sorted(PointsEntry.objects.filter(kind="adjust").values_list("points", flat=True)) == [
-        10
-    ] * 8
+    assert (
+        sorted(PointsEntry.objects.filter(kind="adjust").values_list("points", flat=True))
+        == [10] * 8
+    )
     check_ledgers()
 
 

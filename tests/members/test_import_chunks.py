@@ -155,9 +155,7 @@ def test_a_referrer_later_in_the_file_than_its_chunk_is_linked_at_the_end(
     check_ledgers()
 
 
-def test_a_dry_run_finds_duplicates_across_chunks_and_writes_nothing(
-    tmp_path, chain, small_chunks
-):
+def test_a_dry_run_finds_duplicates_across_chunks_and_writes_nothing(tmp_path, chain, small_chunks):
     rows = [member_row(f"1380000000{i}", **store()) for i in range(5)]
     rows.append(member_row("13800000000", **store()))  # row 7 repeats row 2, two chunks on
     result = run(tmp_path, rows, dry_run=True)
