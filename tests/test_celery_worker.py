@@ -48,19 +48,9 @@ def _wait_for_port(port, seconds=15):
 def broker_url():
     port = _free_port()
     redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for_port(port)
@@ -77,38 +67,15 @@ def worker(broker_url, settings, tmp_path):
     if (db["HOST"] or "").startswith("/"):  # a Unix socket directory (the embedded server)
         database_url = f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}"
     else:
-        database_url = (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}"
-        )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker_url,
-        "MEDIA_ROOT": settings.MEDIA_ROOT,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+        database_url = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+                        f"{db['PORT'] or 5432}/{db['NAME']}")
+    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url,
+           "MEDIA_ROOT": settings.MEDIA_ROOT, "DJANGO_SETTINGS_MODULE": "config.settings"}
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         yield broker_url
@@ -138,16 +105,13 @@ def _wait_until_finished(job, seconds=90):
         time.sleep(0.3)
 
 
-def test_it_runs_a_member_import_on_a_real_worker(
-    worker, tmp_path, settings, chain, head_office, check_ledgers
-):
+def test_it_runs_a_member_import_on_a_real_worker(worker, tmp_path, settings, chain,
+                                                  head_office, check_ledgers):
     path = write_workbook(
         tmp_path / "m.xlsx",
-        [
-            member_row("13800000001", 开卡门店="SH001", 积分=5),
-            member_row("13800000002", 开卡门店="BJ001", 储值余额="¥20"),
-            member_row("not-a-phone", 开卡门店="SH001"),
-        ],
+        [member_row("13800000001", 开卡门店="SH001", 积分=5),
+         member_row("13800000002", 开卡门店="BJ001", 储值余额="¥20"),
+         member_row("not-a-phone", 开卡门店="SH001")],
     )
     job = ImportJob(original_name="m.xlsx", created_by=head_office)
     job.file.save("m.xlsx", ContentFile(path.read_bytes()))

@@ -13,86 +13,50 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args, env):
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG", "CELERY_BROKER_URL"}
-    }
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY",
+                                                               "DEBUG", "CELERY_BROKER_URL"}}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+        capture_output=True, text=True, timeout=120,
     )
 
 
 def test_it_passes_the_deploy_check_with_production_settings(tmp_path):
     result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        env={
-            "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
-            "SECRET_KEY": "x" * 64 + "Yz9!",
-            "ALLOWED_HOSTS": "loyalty.example.com",
-            "DEBUG": "off",
-            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-        },
+        "check", "--deploy", "--fail-level", "WARNING",
+        env={"DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db", "SECRET_KEY": "x" * 64 + "Yz9!",
+             "ALLOWED_HOSTS": "loyalty.example.com", "DEBUG": "off",
+             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path):
-    result = _manage(
-        "check", env={"DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db", "DEBUG": "off"}
-    )
+    result = _manage("check", env={"DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
+                                   "DEBUG": "off"})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
 
 def test_it_defaults_to_an_embedded_postgresql_and_in_process_tasks(tmp_path):
-    code = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "from django.db import connection; c = connection.cursor(); "
-        "c.execute('SELECT version()'); "
-        "print(s.DATABASES['default']['HOST'], c.fetchone()[0].split()[0], "
-        "s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG, s.LANGUAGE_CODE, s.TIME_ZONE)"
-    )
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG", "CELERY_BROKER_URL"}
-    }
-    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "EMBEDDED_PGDATA": str(tmp_path)}
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "from django.db import connection; c = connection.cursor(); "
+            "c.execute('SELECT version()'); "
+            "print(s.DATABASES['default']['HOST'], c.fetchone()[0].split()[0], "
+            "s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG, s.LANGUAGE_CODE, s.TIME_ZONE)")
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY",
+                                                               "DEBUG", "CELERY_BROKER_URL"}}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings",
+           "EMBEDDED_PGDATA": str(tmp_path)}
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-        )
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                                text=True, timeout=120, env=env)
     finally:
-        subprocess.run(
-            [sys.executable, "-m", "core.embedded_db", "stop", "demo"],
-            cwd=ROOT,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        subprocess.run([sys.executable, "-m", "core.embedded_db", "stop", "demo"], cwd=ROOT,
+                       env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        str(tmp_path / "demo"),
-        "PostgreSQL",
-        "True",
-        "True",
-        "zh-hans",
-        "Asia/Shanghai",
-    ]
+        str(tmp_path / "demo"), "PostgreSQL", "True", "True", "zh-hans", "Asia/Shanghai"]
 
 
 def test_it_refuses_a_database_other_than_postgresql():
@@ -128,21 +92,14 @@ def test_it_seeds_the_demo_chain_once_however_often_it_runs(capsys):
     from stores.models import Staff, Store, Terminal
 
     call_command("seed_demo", members=5)
-    counts = [
-        Store.objects.count(),
-        Staff.objects.count(),
-        Terminal.objects.count(),
-        get_user_model().objects.count(),
-    ]
+    counts = [Store.objects.count(), Staff.objects.count(), Terminal.objects.count(),
+              get_user_model().objects.count()]
     call_command("seed_demo", members=5)
 
-    assert [
-        Store.objects.count(),
-        Staff.objects.count(),
-        Terminal.objects.count(),
-        get_user_model().objects.count(),
-    ] == counts
-    assert set(Store.objects.values_list("code", flat=True)) >= {"SH001", "SH002", "BJ001", "GZ001"}
+    assert [Store.objects.count(), Staff.objects.count(), Terminal.objects.count(),
+            get_user_model().objects.count()] == counts
+    assert set(Store.objects.values_list("code", flat=True)) >= {"SH001", "SH002", "BJ001",
+                                                                 "GZ001"}
     assert Store.objects.get(code="GZ001").kind == Store.Kind.FRANCHISE
     assert "admin" in capsys.readouterr().out
     call_command("check_ledgers", verbosity=0)

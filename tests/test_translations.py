@@ -42,7 +42,8 @@ def _po_entries(path):
 
 
 def test_every_string_has_a_chinese_translation():
-    untranslated = [e["msgid"] for e in _po_entries(LOCALE / "django.po") if not e["msgstr"].get(0)]
+    untranslated = [e["msgid"] for e in _po_entries(LOCALE / "django.po")
+                    if not e["msgstr"].get(0)]
     assert untranslated == []
 
 

@@ -15,9 +15,9 @@ from django.test.utils import isolate_apps
 from sales.models import Sale
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][
-    0
-]["layers"]
+LAYERS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+    "contracts"
+][0]["layers"]
 LINT = Path(sys.executable).with_name("lint-imports")
 
 

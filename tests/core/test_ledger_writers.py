@@ -148,10 +148,8 @@ def test_the_scan_lets_pass(source):
 
 def test_the_scan_fails_on_a_stray_writer_in_a_real_app_module():
     source = (ROOT / "sales" / "services.py").read_text(encoding="utf-8")
-    stray = (
-        source
-        + "\n\ndef _oops(member):\n    PointsAccount.objects.filter(\n"
-        + ("        member=member\n    ).update(balance=0)\n")
+    stray = source + "\n\ndef _oops(member):\n    PointsAccount.objects.filter(\n" + (
+        "        member=member\n    ).update(balance=0)\n"
     )
     names, tables = _guarded(WRITERS["loyalty/ledger.py"])
 

@@ -11,15 +11,9 @@ from members.services import open_member
 
 
 def _open(chain, **extra):
-    return open_member(
-        phone="13812345678",
-        home_store=chain["SH001"],
-        source=Source.ADMIN,
-        name="王小明",
-        initial_points=320,
-        initial_stored_value=Decimal("88.00"),
-        **extra,
-    )
+    return open_member(phone="13812345678", home_store=chain["SH001"], source=Source.ADMIN,
+                       name="王小明", initial_points=320, initial_stored_value=Decimal("88.00"),
+                       **extra)
 
 
 def test_it_shows_points_stored_value_and_count_cards_on_the_member_page(
@@ -44,13 +38,8 @@ def test_it_offers_points_and_stored_value_actions_to_head_office(client, head_o
     response = client.get(reverse("admin:members_member_changelist"))
 
     actions = {name for name, _ in response.context["action_form"].fields["action"].choices}
-    assert {
-        "adjust_points_action",
-        "recharge_action",
-        "transfer_action",
-        "withdrawal_request_action",
-        "sell_count_card_action",
-    } <= actions
+    assert {"adjust_points_action", "recharge_action", "transfer_action",
+            "withdrawal_request_action", "sell_count_card_action"} <= actions
 
 
 def test_it_hides_the_points_adjustment_from_a_cashier(client, sh001_cashier, chain):
@@ -70,10 +59,6 @@ def test_it_pays_the_registration_bonus_when_a_card_is_opened(chain, check_ledge
 
     member.points_account.refresh_from_db()
     assert member.points_account.balance == 370
-    assert (
-        PointsEntry.objects.filter(
-            account__member=member, kind=PointsEntry.Kind.BONUS, points=50
-        ).count()
-        == 1
-    )
+    assert PointsEntry.objects.filter(account__member=member, kind=PointsEntry.Kind.BONUS,
+                                      points=50).count() == 1
     check_ledgers()

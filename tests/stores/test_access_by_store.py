@@ -78,13 +78,8 @@ def test_it_will_not_move_a_row_to_another_store(client, sh001_manager, staff_ro
 
     response = client.post(
         reverse("admin:stores_staff_change", args=[own.pk]),
-        {
-            "store": chain["BJ001"].pk,
-            "employee_no": own.employee_no,
-            "name": own.name,
-            "role": own.role,
-            "is_active": "on",
-        },
+        {"store": chain["BJ001"].pk, "employee_no": own.employee_no, "name": own.name,
+         "role": own.role, "is_active": "on"},
     )
 
     assert response.status_code == 200  # the form comes back with an error
@@ -95,14 +90,9 @@ def test_it_will_not_move_a_row_to_another_store(client, sh001_manager, staff_ro
 def _export(client):
     response = client.post(
         reverse("admin:stores_staff_export"),
-        {
-            "format": "0",
-            "staffresource_employee_no": "on",
-            "staffresource_name": "on",
-            "staffresource_store": "on",
-            "staffresource_role": "on",
-            "staffresource_is_active": "on",
-        },
+        {"format": "0", "staffresource_employee_no": "on", "staffresource_name": "on",
+         "staffresource_store": "on", "staffresource_role": "on",
+         "staffresource_is_active": "on"},
     )
     assert response.status_code == 200, response.content[:500]
     sheet = load_workbook(io.BytesIO(response.content)).active
