@@ -131,6 +131,11 @@ if "DATABASE_REPLICA_URL" in env:
 elif "pytest" in sys.modules:
     DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
+# Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) cannot
+# outlive its transaction: set DB_DISABLE_SERVER_SIDE_CURSORS=on there (docs/deployment.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
