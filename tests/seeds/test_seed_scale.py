@@ -3,6 +3,7 @@ the Luhn check, pinyin initials that match the names."""
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Sum
 
 from loyalty.models import LotConsumption, PointsAccount, PointsEntry, PointsLot, TierProgress
@@ -16,7 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_scale_builds_a_consistent_chain(check_ledgers):
-    call_command("seed_scale", "--members", "300", "--sales-per-member", "4", "--stores", "8")
+    # With every foreign key checked: the fast path writes the same rows without the checks.
+    call_command(
+        "seed_scale", "--members", "300", "--sales-per-member", "4", "--stores", "8",
+        "--check-references",
+    )  # fmt: skip
 
     assert Member.objects.count() == 300
     assert Card.objects.filter(status="active").count() == 300
@@ -44,6 +49,15 @@ def test_seed_scale_builds_a_consistent_chain(check_ledgers):
     )
     assert opening_expiry["n"] == 1
     check_ledgers()
+
+
+def test_the_fast_seed_writes_the_same_chain(check_ledgers):
+    call_command("seed_scale", "--members", "120", "--sales-per-member", "2", "--stores", "4")
+    assert PointsAccount.objects.count() == 120
+    check_ledgers()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"  # the checks are back on for the session
 
 
 def test_seed_scale_refuses_a_database_with_members(chain):

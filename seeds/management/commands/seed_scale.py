@@ -18,8 +18,13 @@ class Command(BaseCommand):
             "--sales-per-member", type=int, default=6, help="average sales in the year"
         )
         parser.add_argument("--stores", type=int, default=100)
+        parser.add_argument(
+            "--check-references",
+            action="store_true",
+            help="check every foreign key row by row (slower; the test suite does)",
+        )
 
-    def handle(self, *args, members, sales_per_member, stores, **options):
+    def handle(self, *args, members, sales_per_member, stores, check_references, **options):
         started = time.monotonic()
         try:
             seed_scale(
@@ -27,6 +32,7 @@ class Command(BaseCommand):
                 sales_per_member=sales_per_member,
                 stores=stores,
                 out=self.stdout.write,
+                check_references=check_references,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
