@@ -213,6 +213,33 @@ def _sheet(workbook, sheet):
 
 
 def _iter_excel(source: Source, sheet: int | str, on_total=None) -> Iterator[tuple[int, list]]:
+    # An .xlsx streams row by row in constant memory (calamine would hold the whole sheet:
+    # ~950 MB at a million rows); anything it does not recognise goes to calamine, which
+    # reads every format and reports what is wrong with a file.
+    stream = _xlsx_stream(source, sheet)
+    if stream is not None:
+        try:
+            yield from stream.rows(on_total)
+        finally:
+            stream.close()
+        return
+    yield from _iter_calamine(source, sheet, on_total)
+
+
+def _xlsx_stream(source: Source, sheet):
+    import zipfile
+
+    from .xlsx_stream import XlsxStream
+
+    try:
+        if not isinstance(source, (str, os.PathLike)):
+            source.seek(0)
+        return XlsxStream(os.fspath(source) if isinstance(source, os.PathLike) else source, sheet)
+    except (KeyError, IndexError, ValueError, OSError, zipfile.BadZipFile):
+        return None
+
+
+def _iter_calamine(source: Source, sheet: int | str, on_total=None):
     workbook = _open_workbook(source)
     with workbook:
         worksheet = _sheet(workbook, sheet)
