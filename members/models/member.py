@@ -120,8 +120,8 @@ class Member(models.Model):
             models.Index(fields=["home_store", "opened_at"]),
             models.Index(fields=["last_visit_at"]),
             models.Index(fields=["phone_last4"], name="member_phone_last4"),
-            # Prefix search (name, pinyin initials, the first digits of a phone) is LIKE 'x%':
-            # a plain b-tree serves it only under the C collation, these under any.
+            # Prefix search (name, pinyin initials) is LIKE 'x%': a plain b-tree serves it only
+            # under the C collation, these under any (the phone's unique index has its own).
             models.Index(
                 fields=["name_initials"],
                 name="member_initials_prefix",
@@ -129,9 +129,6 @@ class Member(models.Model):
             ),
             models.Index(
                 fields=["name"], name="member_name_prefix", opclasses=["varchar_pattern_ops"]
-            ),
-            models.Index(
-                fields=["phone"], name="member_phone_prefix", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["opened_at"], name="member_opened_at"),
         ]
