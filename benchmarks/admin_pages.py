@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 TARGET_MS = 300
 
 
-def scale_database(url, members, reseed):
-    """The URL of `<db>_scale`, seeded with `members` members unless it already is."""
+def scale_database(url, members, reseed, name=None):
+    """The URL of `<db>_scale` (or `name`), seeded with `members` members unless it is."""
     import psycopg
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_scale"
+    name = name or parts.path.lstrip("/") + "_scale"
     admin = urlunsplit(parts._replace(path="/postgres"))
     scale = urlunsplit(parts._replace(path=f"/{name}"))
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -66,11 +66,12 @@ def main():
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--database", help="an already seeded database (default <db>_scale)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
-    os.environ["DATABASE_URL"] = scale_database(url, args.members, args.reseed)
+    os.environ["DATABASE_URL"] = scale_database(url, args.members, args.reseed, args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -91,8 +92,9 @@ def run(runs):
     from django.urls import reverse
 
     from loyalty.models import PointsAccount, PointsEntry
-    from members.models import Card, Member, Store, Tag, Tier
+    from members.models import Card, Member, Tag, Tier
     from sales.models import Sale
+    from stores.models import Store
     from wallet.models import WalletEntry
 
     user = get_user_model().objects.get(username="admin")
@@ -124,8 +126,10 @@ def run(runs):
         ("filter: birthday month", f"{members_url}?birthday_month=3"),
         ("filter: opened in the last 7 days", f"{members_url}?{_days('opened_at', 7)}"),
         ("filter: visited this month", f"{members_url}?{_days('last_visit_at', 30)}"),
-        ("filter: tier + store + search", f"{members_url}?tier__id__exact={tier.pk}"
-         f"&home_store={store.pk}&q=zw"),  # fmt: skip
+        (
+            "filter: tier + store + search",
+            f"{members_url}?tier__id__exact={tier.pk}&home_store={store.pk}&q=zw",
+        ),  # fmt: skip
         ("member page", reverse("admin:members_member_change", args=[member.pk])),
         ("points ledger", entries_url),
         ("points ledger: kind redeem", f"{entries_url}?kind__exact=redeem"),
@@ -190,13 +194,19 @@ def run(runs):
 
 
 def _days(field, days):
-    from datetime import timedelta
+    """The member list's own date filter link ("past 7 days", "this month" ...)."""
+    from datetime import datetime, time, timedelta
+    from urllib.parse import urlencode
 
     from django.utils import timezone
 
-    since = timezone.localdate() - timedelta(days=days)
-    until = timezone.localdate() + timedelta(days=1)
-    return f"{field}__gte={since}&{field}__lt={until}"
+    today = timezone.make_aware(datetime.combine(timezone.localdate(), time()))
+    return urlencode(
+        {
+            f"{field}__gte": str(today - timedelta(days=days)),
+            f"{field}__lt": str(today + timedelta(days=1)),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -100,16 +100,12 @@ def main():
         f"ratio set-based / naive: {set_rate / naive_rate:.0f}x; "
         f"naive for the same lots would take ~{totals['lots'] / naive_rate / 60:.0f} min"
     )
-    print(
-        f"target: {totals['lots']:,} lots in <= 20 s: "
-        f"{'met' if set_seconds <= 20 else 'MISSED'}"
-    )
+    print(f"target: {totals['lots']:,} lots in <= 20 s: {'met' if set_seconds <= 20 else 'MISSED'}")
 
     started = time.perf_counter()
     again = expire_points(as_of=AS_OF, source="command", chunk_size=args.chunk_size)
     print(
-        f"rerun as of the same day: {again['lots']} lots in "
-        f"{time.perf_counter() - started:.1f} s"
+        f"rerun as of the same day: {again['lots']} lots in {time.perf_counter() - started:.1f} s"
     )
     bad = points_ledger_differences().filter(member__member_no__startswith="BENCHX").count()
     print(f"accounts whose ledger disagrees after the run: {bad}")

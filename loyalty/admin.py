@@ -18,7 +18,7 @@ from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
 from core.models import Source
 from members.admin import MemberAdmin
-from members.admin.common import start_background_job
+from members.admin.common import MemberSearchMixin, start_background_job
 from members.bulk import start_file_job
 from stores.access import StoreScopedAdminMixin
 
@@ -176,7 +176,7 @@ class GiftRedemptionAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(PointsEntry)
-class PointsEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+class PointsEntryAdmin(MemberSearchMixin, StoreScopedAdminMixin, ReadOnlyAdmin):
     # Newest first by id: rows are appended as they happen, and the primary key orders tens of
     # millions of them without a sort (the model's -created_at ordering would sort them all).
     ordering = ["-id"]
@@ -193,7 +193,8 @@ class PointsEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     ]
     list_filter = ["kind", "source", "store"]
     list_select_related = ["account__member", "store", "actor"]
-    search_fields = ["=account__member__member_no", "=reference"]
+    search_fields = ["=account__member__member_no"]  # (shows the box) see MemberSearchMixin
+    member_search_path = "account__member_id"
     raw_id_fields = ["account", "reverses"]
 
 

@@ -1,6 +1,7 @@
 """Helpers shared by the member admin pages, and by the member actions the apps above members
 add (recharge, sell a count card, ...): an intermediate form, then a service per member."""
 
+import contextlib
 import uuid
 
 from django import forms
@@ -13,6 +14,48 @@ from core.admin import EstimatedCountPaginator  # noqa: F401  (members' lists us
 from core.errors import DomainError
 from stores.access import scope_queryset
 from stores.models import Store
+
+
+def members_named(term):
+    """Ids of the members a search term names exactly: member no, full phone or active card
+    no, each through its own unique index (never a join that a planner might turn into a scan
+    of a ledger)."""
+    from members.importing.normalize import RowError, normalize_phone
+    from members.models import Card, Member
+
+    term = (term or "").strip()
+    if not term:
+        return []
+    ids = set(Member.objects.filter(member_no=term.upper()).values_list("pk", flat=True))
+    with contextlib.suppress(RowError):
+        ids.update(Member.objects.filter(phone=normalize_phone(term)).values_list("pk", flat=True))
+    ids.update(
+        Card.objects.filter(card_no=term, member__isnull=False).values_list("member_id", flat=True)
+    )
+    return sorted(ids)
+
+
+class MemberSearchMixin:
+    """Admin mixin for lists of a member's rows (ledgers, sales): the search box takes a member
+    no, phone or card no, resolved to member ids first, so a list of ten million entries is
+    read through its (member or account, time) index. `member_search_path` is the lookup from
+    the row to its member's id."""
+
+    member_search_path = "member_id"
+    search_help_text = _("Member no, full phone or card no.")
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        members = members_named(search_term)
+        found = self.search_other(queryset, search_term.strip())
+        if found is not None and not members:
+            return found, False
+        return queryset.filter(**{f"{self.member_search_path}__in": members}), False
+
+    def search_other(self, queryset, term):
+        """Another exact match for what is not a member (a receipt no), or None."""
+        return None
 
 
 def apply_domain_error(request, form, error: DomainError):

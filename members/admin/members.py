@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Concat, Left, Right
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -242,26 +242,33 @@ class MemberAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        """Pick the indexed lookup by the shape of what was typed; never a LIKE '%x%'."""
+        """Pick the indexed lookups by the shape of what was typed; never a LIKE '%x%'. Each
+        lookup is its own indexed query, joined by UNION inside `pk IN (...)`: an OR across
+        the member, card and phone conditions would scan the million members instead."""
         term = search_term.strip()
         if not term:
             return queryset, False
         digits = term.replace(" ", "").replace("-", "")
+        members = Member.objects.order_by()
         if digits.isdigit():
-            condition = Q(member_no=term) | Q(
-                pk__in=Card.objects.filter(card_no=digits).values("member_id")
-            )
+            lookups = [
+                members.filter(member_no=term).values("pk"),
+                Card.objects.filter(card_no=digits).order_by().values("member_id"),
+            ]
             if len(digits) == 4:
-                condition |= Q(phone_last4=digits)
+                lookups.append(members.filter(phone_last4=digits).values("pk"))
             elif len(digits) == 11:
-                condition |= Q(phone=digits)
+                lookups.append(members.filter(phone=digits).values("pk"))
             elif len(digits) < 11:
-                condition |= Q(phone__startswith=digits)
-        elif term.isascii() and term.isalpha():
-            condition = Q(name_initials__startswith=term.lower()) | Q(member_no__iexact=term)
-        else:
-            condition = Q(name__startswith=term) | Q(member_no=term)
-        return queryset.filter(condition), False
+                lookups.append(members.filter(phone__startswith=digits).values("pk"))
+            found = lookups[0].union(*lookups[1:])
+            return queryset.filter(pk__in=found), False
+        if term.isascii() and term.isalpha():
+            # Pinyin initials; a member no (M000000001) has digits and lands above or below.
+            return queryset.filter(name_initials__startswith=term.lower()), False
+        if term[:1] in "Mm" and term[1:].isdigit():
+            return queryset.filter(member_no=term.upper()), False
+        return queryset.filter(name__startswith=term), False
 
     def get_actions(self, request):
         actions = super().get_actions(request)
