@@ -1,9 +1,10 @@
 """Due lots for the expiry benchmarks, generated set-based in SQL: one opening entry and one
 lot per (member, n), each entry with its running balance written in the same INSERT (entries
-are append-only), all due before 2031-01-01. Goes through the points ledger's own loader
+are append-only), all due within the 180 days before today (so an expiry as of today, or any
+later day, takes them). Goes through the points ledger's own loader
 (loyalty.ledger.bulk_load_points) from a staging table, so check_ledgers agrees."""
 
-from datetime import datetime
+from datetime import timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -20,12 +21,12 @@ def generate_due_lots(members, per_member):
         cursor.execute("DROP TABLE IF EXISTS _due_open, _due_sales")
         # Each lot an "opening" of its own would need an account per lot: instead one opening
         # per member holding the first lot, and the rest as earn "sales" (the loader's input
-        # shape); every lot is due between 2030-06-01 and 2030-11-27.
+        # shape); every lot is due between 180 days and a day before today.
         cursor.execute(
             "CREATE TEMP TABLE _due_open AS SELECT m.pk AS member_id, m.home_store_id AS "
-            "store_id, timestamptz '2029-01-01' AS at, 10 + m.pk %% 7 AS points, "
+            "store_id, now() - interval '2 years' AS at, 10 + m.pk %% 7 AS points, "
             f"{next_entry_id_sql()} AS entry_id, "
-            "timestamptz '2030-06-01' + (m.pk %% 180) * interval '1 day' AS expires_at "
+            "now() - (1 + m.pk %% 180) * interval '1 day' AS expires_at "
             f"FROM ({sql}) m",
             params,
         )
@@ -35,7 +36,7 @@ def generate_due_lots(members, per_member):
             "o.at + n * interval '1 day' AS at, 0::numeric AS total, 0::numeric AS "
             "offset_amount, 0 AS redeem, 10 + (o.member_id + n) %% 7 AS earn, NULL::bigint AS "
             f"redeem_entry_id, {next_entry_id_sql()} AS earn_entry_id, "
-            "timestamptz '2030-06-01' + ((o.member_id + n) %% 180) * interval '1 day' "
+            "now() - (1 + (o.member_id + n) %% 180) * interval '1 day' "
             "AS expires_at FROM _due_open o CROSS JOIN generate_series(1, %s - 1) n",
             [per_member],
         )
@@ -43,7 +44,7 @@ def generate_due_lots(members, per_member):
             openings="_due_open",
             sales="_due_sales",
             source=Source.COMMAND,
-            now=timezone.make_aware(datetime(2029, 1, 1)),
+            now=timezone.now() - timedelta(days=730),
         )
         cursor.execute("DROP TABLE _due_open, _due_sales")
         for table in ("loyalty_pointslot", "loyalty_pointsentry", "loyalty_pointsaccount"):
