@@ -18,6 +18,11 @@ three phases in the same server run, each with 16 tills (one thread and API key 
 and prints requests/s, p50 and p99 per phase, and checkout as a share of the ping baseline.
 Targets (issue 5): >= 200 checkouts/s, p99 < 150 ms on the 2-core machine. Issue 13: the
 checkout with two coupons as a share of ping, beside the plain checkout's.
+
+With --expiry-lots N (issue 16), N due lots are generated for other members after those
+phases, then `manage.py expire_points` runs in its own process while the 16 tills keep checking
+out: the checkout phase "checkout+expiry" lasts as long as the expiry, and its p99 is printed
+beside the quiet checkout p99, with how long the expiry took under that load.
 """
 
 import argparse
@@ -244,7 +249,7 @@ def checkout_with_coupons(till, n, i, phones, run):
     return till.call("POST", "/api/v1/sales", body, {"Idempotency-Key": uuid.uuid4().hex})
 
 
-def phase(name, work, tills, seconds, phones, run, expect):
+def phase(name, work, tills, seconds, phones, run, expect, until=None):
     latencies = [[] for _ in tills]
     errors = [0] * len(tills)
     start_gate = threading.Barrier(len(tills) + 1)
@@ -253,7 +258,7 @@ def phase(name, work, tills, seconds, phones, run, expect):
     def loop(n, till):
         start_gate.wait()
         i = 0
-        while time.perf_counter() < stop_at[0]:
+        while until() if until else time.perf_counter() < stop_at[0]:
             t0 = time.perf_counter()
             status, payload = work(till, n, i, phones, run)
             latencies[n].append(time.perf_counter() - t0)
@@ -289,6 +294,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument("--expiry-lots", type=int, default=0, help="due lots to expire under load")
+    parser.add_argument("--lots-per-member", type=int, default=50)
     args = parser.parse_args()
 
     os.environ.update(fresh_database(os.environ.get("DATABASE_URL", ""), "_load"))
@@ -305,6 +312,8 @@ def main():
             phase("checkout", checkout, tills, args.seconds, phones, run, 201),
             phase("coupons", checkout_with_coupons, tills, args.seconds, phones, run, 201),
         ]
+        if args.expiry_lots:
+            results.append(checkout_during_expiry(args, tills, phones, run))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -329,6 +338,59 @@ def main():
     )
     ok = by["checkout"]["per_second"] >= 200 and by["checkout"]["p99_ms"] < 150
     print(f"target (>= 200 checkouts/s, p99 < 150 ms): {'met' if ok else 'NOT met'}")
+    if "checkout+expiry" in by:
+        during = by["checkout+expiry"]
+        print(
+            f"checkout p99 quiet {by['checkout']['p99_ms']:.1f} ms, during the expiry "
+            f"{during['p99_ms']:.1f} ms ({during['p99_ms'] / by['checkout']['p99_ms']:.1f}x); "
+            f"{during['expired']} in {during['expiry_seconds']:.1f} s under load"
+        )
+
+
+def checkout_during_expiry(args, tills, phones, run):
+    """Generate the due lots, then check out for as long as `expire_points` runs."""
+    from django.db import connection
+    from lots import generate_due_lots
+
+    from members.models import Member
+    from stores.models import Store
+
+    store = Store.objects.get(code="SH001")
+    count = max(args.expiry_lots // args.lots_per_member, 1)
+    Member.objects.bulk_create(
+        [
+            Member(member_no=f"EXP{i:07d}", phone=f"186{i:08d}", home_store=store)
+            for i in range(count)
+        ],
+        batch_size=5000,
+    )
+    started = time.perf_counter()
+    lots = generate_due_lots(
+        Member.objects.filter(member_no__startswith="EXP"), args.lots_per_member
+    )
+    print(f"generated {lots:,} due lots in {time.perf_counter() - started:.1f} s")
+    connection.close()
+    expiry = subprocess.Popen(
+        # As of today: the generated lots are due, the tills' own lots (end of next year) not.
+        [sys.executable, "manage.py", "expire_points"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    began = time.perf_counter()
+    result = phase(
+        "checkout+expiry",
+        checkout,
+        tills,
+        0,
+        phones,
+        run + "x",
+        201,
+        until=lambda: expiry.poll() is None,
+    )
+    result["expiry_seconds"] = time.perf_counter() - began
+    result["expired"] = (expiry.stdout.read() or "").strip()
+    return result
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Benchmark: import a 100,000-row member workbook with messy values, on PostgreSQL.
+"""Benchmark: import a member file with messy values (xlsx or CSV), on PostgreSQL.
 
     DATABASE_URL=postgres://user:pass@127.0.0.1:5432/any_db .venv/bin/python \
-        benchmarks/import_members.py [--rows 100000] [--naive-sample 2000]
+        benchmarks/import_members.py [--rows 100000] [--format xlsx|csv] [--naive-sample 2000]
+
+Targets (issue 16): 100,000 rows <= 10 s; 1,000,000 rows (CSV, and a 1,000,000-row xlsx)
+<= 120 s end to end with peak memory <= 1 GB.
 
 Creates (and drops first) a scratch database `<db>_bench` next to the one in DATABASE_URL,
 migrates it, then in separate child processes (so peak memory is measured per run with
@@ -72,12 +75,30 @@ def messy_birthday(rng):
 
 
 def generate(path, rows, seed=7):
+    if path.suffix == ".csv":
+        import csv
+        import datetime as dt
+
+        with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADERS)
+            for row in _rows(rows, seed):
+                writer.writerow(
+                    [v.strftime("%Y-%m-%d") if isinstance(v, dt.datetime) else v for v in row]
+                )
+        return
     from openpyxl import Workbook
 
-    rng = random.Random(seed)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("会员")
     sheet.append(HEADERS)
+    for row in _rows(rows, seed):
+        sheet.append(row)
+    workbook.save(path)
+
+
+def _rows(rows, seed):
+    rng = random.Random(seed)
     genders = ["男", "女", "M", "F", "male", "female", "未知", None]
     stores = ["SH001", "sh002", "BJ001", "GZ001"]
     tiers = ["普通会员", "银卡会员", None]
@@ -85,7 +106,7 @@ def generate(path, rows, seed=7):
     for i in range(rows):
         roll, bad = rng.random(), rng.random()
         if roll < 0.005:
-            sheet.append([None] * len(HEADERS))  # blank row
+            yield [None] * len(HEADERS)  # blank row
             continue
         number = 13000000000 + i * 7 + 11
         phone = messy_phone(number, rng)
@@ -96,7 +117,7 @@ def generate(path, rows, seed=7):
         phones.append(number)
         points = rng.randrange(0, 20000)
         money = rng.randrange(0, 100000) / 100
-        sheet.append(
+        yield (
             [
                 phone,
                 "张伟李娜王芳刘洋陈静"[rng.randrange(10)] + "明华"[rng.randrange(2)],
@@ -113,7 +134,6 @@ def generate(path, rows, seed=7):
                 "老系统导入" if rng.random() < 0.1 else None,
             ]
         )
-    workbook.save(path)
 
 
 # ------------------------------------------------------------------------ child processes
@@ -143,12 +163,19 @@ def child_fast(path):
 
     from members.importing.members import import_members
 
+    # End to end as an operator runs it: the management command (file in, report out).
     started = time.monotonic()
     result = import_members(path, source_kind="command")
+    import_seconds = time.monotonic() - started
+    report = OUT / f"errors-{Path(path).name}.xlsx"
+    from members.importing.members import write_error_report
+
+    write_error_report(result, report)
     seconds = time.monotonic() - started
     call_command("check_ledgers", verbosity=0)  # raises if any balance disagrees
     print(json.dumps({
-        "seconds": seconds, "rows_read": result.rows_read, "imported": result.imported,
+        "seconds": seconds, "import_seconds": import_seconds,
+        "rows_read": result.rows_read, "imported": result.imported,
         "rejected": result.rejected, "duplicates": result.duplicates,
         "summary": result.summary(),
     }))  # fmt: skip
@@ -192,6 +219,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--naive-sample", type=int, default=2_000)
+    parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    parser.add_argument("--skip-naive", action="store_true", help="fast path only")
     parser.add_argument("--child", nargs=2)
     args = parser.parse_args()
     if args.child:
@@ -202,30 +231,35 @@ def main():
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"members-{args.rows}.xlsx"
+    path = OUT / f"members-{args.rows}.{args.format}"
     if not path.exists():
         started = time.monotonic()
         generate(path, args.rows)
         print(f"generated {path.name} in {time.monotonic() - started:.1f} s")
 
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     fast = run_child("fast", path, fresh_database(url))
+    fast_rate = fast["rows_read"] / fast["seconds"]
+    print(f"rows in file            {args.rows:>10,} ({path.name}, {path.stat().st_size >> 20} MB)")
+    print(f"fast path               {fast['seconds']:>10.1f} s  {fast_rate:>8,.0f} rows/s  "
+          f"peak {fast['peak_mb']:,.0f} MB (the import without the report: "
+          f"{fast['import_seconds']:.1f} s)")  # fmt: skip
+    print(f"  {fast['summary']}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    limit = 10 if args.rows <= 100_000 else 120
+    print(
+        f"targets: <= {limit} s end to end: {'OK' if fast['seconds'] <= limit else 'MISSED'}; "
+        f"<= 1 GB: {'OK' if fast['peak_mb'] <= 1024 else 'MISSED'}"
+    )
+    if args.skip_naive:
+        return
     naive = run_child("naive", args.naive_sample, fresh_database(url))
     naive_rate = naive["rows"] / naive["seconds"]
-    fast_rate = fast["rows_read"] / fast["seconds"]
     naive_full = args.rows / naive_rate
-    print(f"rows in file            {args.rows:>10,}")
-    print(f"fast path               {fast['seconds']:>10.1f} s  {fast_rate:>8,.0f} rows/s  "
-          f"peak {fast['peak_mb']:,.0f} MB")  # fmt: skip
-    print(f"  {fast['summary']}")
     print(f"naive (import-export)   {naive['seconds']:>10.1f} s for {naive['rows']:,} rows "
           f"(dry run + import) = {naive_rate:,.0f} rows/s; {args.rows:,} rows ≈ "
           f"{naive_full:,.0f} s")  # fmt: skip
     print(f"ratio                   {naive_full / fast['seconds']:>10.1f}x faster than naive")
-    print(
-        f"targets: <= 60 s: {'OK' if fast['seconds'] <= 60 else 'MISSED'}; "
-        f"< 1 GB: {'OK' if fast['peak_mb'] < 1024 else 'MISSED'}; "
-        f">= 10x: {'OK' if naive_full / fast['seconds'] >= 10 else 'MISSED'}"
-    )
 
 
 if __name__ == "__main__":

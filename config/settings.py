@@ -123,6 +123,23 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
     server_side_binding=True,
     prepare_threshold=int(_prepare_threshold) if _prepare_threshold else None,
 )
+# Reports may read from a streaming replica (core/routers.py): set DATABASE_REPLICA_URL. The
+# test settings mirror it onto the default database, so the routing is tested for real.
+if "DATABASE_REPLICA_URL" in env:
+    DATABASES["replica"] = env.db_url_config(env("DATABASE_REPLICA_URL"))
+    DATABASES["replica"]["HOST"] = (
+        DATABASES["replica"].get("OPTIONS", {}).pop("host", DATABASES["replica"]["HOST"])
+    )
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"]}
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+elif "pytest" in sys.modules:
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
+# Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) cannot
+# outlive its transaction: set DB_DISABLE_SERVER_SIDE_CURSORS=on there (docs/deployment.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -232,6 +249,12 @@ STORED_VALUE_ADJUSTMENT_APPROVAL_THRESHOLD = Decimal(
 POINTS_ADJUSTMENT_MAX_POINTS = env.int("POINTS_ADJUSTMENT_MAX_POINTS", default=1_000_000)
 # Member imports bigger than this many bytes run as a background job from the admin.
 MEMBER_IMPORT_BACKGROUND_BYTES = env.int("MEMBER_IMPORT_BACKGROUND_BYTES", default=512 * 1024)
+# A running import or bulk job that has not reported for this many seconds is taken as dead
+# (its worker was killed) and resumed by the reaper after its last committed chunk.
+IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=600)
+# Threads of the nightly expiry, each expiring its own chunks of accounts on its own
+# connection: about one per core PostgreSQL may use (the tills keep the rest).
+EXPIRY_WORKERS = env.int("EXPIRY_WORKERS", default=2)
 # Idempotency keys of the till API are kept at least this many days.
 IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=30)
 

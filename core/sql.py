@@ -102,31 +102,32 @@ def insert_sql(model, objs, *, expressions=None, returning=""):
 
 def insert_select_sql(model, *, select_from, expressions=None, constants=None, from_params=()):
     """(sql, params): `INSERT INTO <model> (...) SELECT ... FROM <select_from>`, a row per row
-    of `select_from`. Each concrete field takes its SQL from `expressions` {attname: SQL over
+    of `select_from`, with positional parameters (`insert_select` is the same with named
+    ones). Each concrete field takes its SQL from `expressions` {attname: SQL over
     `select_from`}, else a bound value from `constants` {attname: value, prepared as Django
-    saves it}, else its default: a field added later keeps the statement valid. A set-based
-    write of thousands of rows with a handful of parameters (arrays, say, in `from_params`)."""
+    saves it}, else its default (`default_columns`): a field added later keeps the statement
+    valid. A set-based write of thousands of rows with a handful of parameters (arrays, say,
+    in `from_params`)."""
+    meta = model._meta
     expressions, constants = expressions or {}, constants or {}
-    fields = [f for f in _fields(model) if not f.primary_key and not f.generated]
-    unknown = (set(expressions) | set(constants)) - {f.attname for f in fields}
+    fields = {f.attname: f for f in _fields(model) if not f.primary_key and not f.generated}
+    unknown = (set(expressions) | set(constants)) - set(fields)
     if unknown:
         raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
-    select, params = [], []
-    for field in fields:
-        if field.attname in expressions:
-            select.append(expressions[field.attname])
-            continue
-        if field.attname in constants:
-            value = constants[field.attname]
-        else:
-            value = timezone.now() if getattr(field, "auto_now", False) else field.get_default()
+    columns, select, params = [], [], []
+    for attname, expression in expressions.items():
+        columns.append(fields[attname].column)
+        select.append(expression)
+    for attname, value in constants.items():
+        columns.append(fields[attname].column)
         select.append("%s")
-        params.append(field.get_db_prep_save(value, connection))
-    columns = ", ".join(f'"{field.column}"' for field in fields)
-    sql = (
-        f'INSERT INTO "{model._meta.db_table}" ({columns}) '
-        f"SELECT {', '.join(select)} FROM {select_from}"
-    )
+        params.append(fields[attname].get_db_prep_save(value, connection))
+    for column_name, value in default_columns(model, set(columns)):
+        columns.append(column_name)
+        select.append("%s")
+        params.append(value)
+    names = ", ".join(f'"{name}"' for name in columns)
+    sql = f'INSERT INTO "{meta.db_table}" ({names}) SELECT {", ".join(select)} FROM {select_from}'
     return sql, [*params, *from_params]
 
 
@@ -191,3 +192,35 @@ class Statement:
             row = cursor.fetchone()
         for (_expression, receive), value in zip(self._selects, row, strict=False):
             receive(value)
+
+
+def insert_select(model, given):
+    """The parts of `INSERT INTO <table> (<columns>) SELECT <expressions> ...` for a set-based
+    insert: `given` {field name: SQL expression (named %(x)s parameters allowed)}; every other
+    concrete field of `model` gets its Python default as the named parameter
+    `%(d_<table>_<column>)s`.
+    Returns (table, columns, expressions, defaults): the quoted table, the column list, the
+    expression list (both as SQL text, in the same order) and the parameters of the defaults.
+    So a hand-written insert names no column by hand and stays valid when a field is added."""
+    meta = model._meta
+    columns, expressions = [], []
+    for name, expression in given.items():
+        columns.append(f'"{meta.get_field(name).column}"')
+        expressions.append(expression)
+    given_columns = {meta.get_field(name).column for name in given}
+    defaults = {}
+    for column, value in default_columns(model, given_columns):
+        columns.append(f'"{column}"')
+        expressions.append(f"%(d_{meta.db_table}_{column})s")
+        defaults[f"d_{meta.db_table}_{column}"] = value
+    return f'"{meta.db_table}"', ", ".join(columns), ", ".join(expressions), defaults
+
+
+def column(model, name):
+    """The quoted column of field `name` of `model`."""
+    return f'"{model._meta.get_field(name).column}"'
+
+
+def table(model):
+    """The quoted table of `model`."""
+    return f'"{model._meta.db_table}"'

@@ -136,6 +136,9 @@ class MemberCountCardAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(CountCardEntry)
 class CountCardEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     store_field = "store"
     list_display = [
         "created_at",

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms.models import fields_for_model
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -23,17 +24,18 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import HistoryAdmin, ReadOnlyAdmin, ReadOnlyInline
+from core.admin import EstimatedCountPaginator, HistoryAdmin, ReadOnlyAdmin, ReadOnlyInline
 from core.errors import DomainError
 from core.models import Source
 from core.templatetags.formatting import money
 from members.admin import MemberAdmin
 from members.admin.common import (
-    EstimatedCountPaginator,
     MemberActionForm,
     apply_domain_error,
     for_each_member,
+    start_background_job,
 )
+from members.bulk import start_file_job
 from stores.access import StoreScopedAdminMixin
 from stores.models import Store
 
@@ -145,6 +147,19 @@ class VersionInline(ReadOnlyInline):
 class PrintForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
     count = forms.IntegerField(label=_("how many"), min_value=1, max_value=100_000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4().hex
+
+
+class IssueFileForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput)
+    file = forms.FileField(
+        label=_("file"),
+        help_text=_("Excel (.xlsx) or CSV with a 手机号 (or 会员号) column in row 1."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -289,7 +304,14 @@ class CouponTemplateAdmin(HistoryAdmin):
         if not template.pk or template.current_version is None:
             return "-"
         url = reverse("admin:coupons_coupontemplate_preview", args=[template.pk])
-        return format_html('<a class="button" href="{}">{}</a>', url, gettext("Try a basket"))
+        issue = reverse("admin:coupons_coupontemplate_issue_file", args=[template.pk])
+        return format_html(
+            '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
+            url,
+            gettext("Try a basket"),
+            issue,
+            gettext("Issue to a list of phones (Excel)"),
+        )
 
     def save_model(self, request, obj, form, change):
         save_coupon_template(
@@ -311,8 +333,49 @@ class CouponTemplateAdmin(HistoryAdmin):
                 self.admin_site.admin_view(self.preview_view),
                 name="coupons_coupontemplate_preview",
             ),
+            path(
+                "<int:pk>/issue-file/",
+                self.admin_site.admin_view(self.issue_file_view),
+                name="coupons_coupontemplate_issue_file",
+            ),
             *super().get_urls(),
         ]
+
+    def issue_file_view(self, request, pk):
+        """Issue one coupon of this template to each member an Excel file lists (phones or
+        member numbers in row 1's 手机号 / 会员号 column): a background job with progress;
+        rows it cannot serve come back in an error report with their row numbers."""
+        if not request.user.has_perm("coupons.add_coupon"):
+            raise PermissionDenied
+        template = get_object_or_404(CouponTemplate, pk=pk)
+        form = IssueFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = start_file_job(
+                kind="issue_coupons_file",
+                upload=form.cleaned_data["file"],
+                params={"template": template.pk, "occasion": f"file:{form.cleaned_data['token']}"},
+                actor=request.user,
+            )
+            self.message_user(
+                request,
+                gettext(
+                    "Started in the background as bulk job #%(id)d; its progress is shown here."
+                )
+                % {"id": job.pk},
+                messages.INFO,
+            )
+            return HttpResponseRedirect(reverse("admin:members_bulkjob_change", args=[job.pk]))
+        return TemplateResponse(
+            request,
+            "admin/coupons/issue_file.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Issue %(template)s to a list of phones") % {"template": template},
+                "form": form,
+                "template": template,
+                "opts": self.model._meta,
+            },
+        )
 
     def preview_view(self, request, pk):
         """What a sample basket gets from this template's current terms (nothing is issued)."""
@@ -560,8 +623,34 @@ class ExchangeCouponForm(MemberActionForm):
 @admin.action(description=_("Issue a coupon"), permissions=["issue_coupon"])
 def issue_coupon_action(modeladmin, request, queryset):
     """Issue one coupon of a template to each selected member (once per form: a double click
-    issues nothing twice)."""
+    issues nothing twice). Every member of the list's filter ("select all"): a background
+    job, set-based, with its progress page."""
     form = IssueCouponForm(request.POST if "apply" in request.POST else None, user=request.user)
+    if request.POST.get("select_across") == "1":
+        if form.is_valid():
+            return start_background_job(
+                request,
+                "issue_coupons",
+                {
+                    "template": form.cleaned_data["template"].pk,
+                    "occasion": f"manual:{form.cleaned_data['token']}",
+                },
+            )
+        return TemplateResponse(
+            request,
+            "admin/coupons/issue_across.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": gettext("Issue a coupon"),
+                "form": form,
+                "count": queryset.count(),
+                # Django runs an action only with a member ticked; select_across widens it.
+                "first_pk": queryset.values_list("pk", flat=True).first(),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action": "issue_coupon_action",
+                "opts": modeladmin.model._meta,
+            },
+        )
     return for_each_member(
         request,
         queryset,

@@ -15,10 +15,13 @@ class CouponsConfig(AppConfig):
 
         from members import hooks
 
+        from .bulk import register_bulk_operations
         from .services import issue_on_registration
 
         # A new member gets the registration coupons of the templates that say so.
         hooks.member_opened.connect(issue_on_registration)
+        # Issuing to a filter of the member list, or to a file of phones, as bulk jobs.
+        register_bulk_operations()
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "coupons-expire",
             {"task": "coupons.expire_coupons", "schedule": crontab(hour=0, minute=20)},

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.sql import insert_select_sql, insert_sql
+from core.sql import column, insert_select_sql, insert_sql
+from core.sql import table as table_of
 
 from . import codes
 from .models import Coupon, CouponEvent, CouponHolding, CouponTemplate
@@ -26,14 +27,6 @@ from .models import Coupon, CouponEvent, CouponHolding, CouponTemplate
 Status = Coupon.Status
 Kind = CouponEvent.Kind
 BULK = 1000  # more members than this in one call: a chunk of a bulk job
-
-
-def _table(model):
-    return f'"{model._meta.db_table}"'
-
-
-def _col(model, name):
-    return f'"{model._meta.get_field(name).column}"'
 
 
 @dataclass
@@ -74,8 +67,8 @@ def issue_to_members(
             # flush (this transaction only).
             cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
-            f"SELECT {_col(Coupon, 'owner')} FROM {_table(Coupon)} "
-            f"WHERE {_col(Coupon, 'issue_key')} IN "
+            f"SELECT {column(Coupon, 'owner')} FROM {table_of(Coupon)} "
+            f"WHERE {column(Coupon, 'issue_key')} IN "
             "(SELECT %s || m::text || %s FROM unnest(%s::bigint[]) AS m)",
             [*key, _array(member_ids)],
         )
@@ -148,8 +141,8 @@ def _hold(cursor, template, member_ids, change):
     back). Returns the members whose holding moved."""
     if not member_ids:
         return []
-    holding, template_col = _table(CouponHolding), _col(CouponHolding, "template")
-    member_col, held = _col(CouponHolding, "member"), _col(CouponHolding, "held")
+    holding, template_col = table_of(CouponHolding), column(CouponHolding, "template")
+    member_col, held = column(CouponHolding, "member"), column(CouponHolding, "held")
     if change > 0:
         cursor.execute(
             f"INSERT INTO {holding} ({template_col}, {member_col}, {held}) "
@@ -176,8 +169,8 @@ def _reserve(cursor, template, count):
     (the database's check issued <= total is the backstop)."""
     if count == 0:
         return 0
-    table, issued = _table(CouponTemplate), _col(CouponTemplate, "issued")
-    total = _col(CouponTemplate, "total_quantity")
+    table, issued = table_of(CouponTemplate), column(CouponTemplate, "issued")
+    total = column(CouponTemplate, "total_quantity")
     cursor.execute(f"SELECT {issued}, {total} FROM {table} WHERE id = %s FOR UPDATE", [template.pk])
     now_issued, limit = cursor.fetchone()
     taken = count if count < 0 or limit is None else min(count, max(limit - now_issued, 0))
@@ -291,12 +284,12 @@ def add_take(statement, *, coupons, discounts, store, terminal, reference, sourc
     discount in `discounts`): each taken only if still available, by a conditional UPDATE, so
     one sale wins however many tills try. Returns the SQL that selects how many were taken;
     the caller refuses the sale (coupon_used) unless it is all of them."""
-    table, status = _table(Coupon), _col(Coupon, "status")
+    table, status = table_of(Coupon), column(Coupon, "status")
     ids = [c.pk for c in coupons]
     statement.add(
         "coupons_taken",
-        f"UPDATE {table} SET {status} = %s, {_col(Coupon, 'used_at')} = %s, "
-        f"{_col(Coupon, 'used_store')} = %s, {_col(Coupon, 'used_reference')} = %s "
+        f"UPDATE {table} SET {status} = %s, {column(Coupon, 'used_at')} = %s, "
+        f"{column(Coupon, 'used_store')} = %s, {column(Coupon, 'used_reference')} = %s "
         f"WHERE id = ANY(%s::bigint[]) AND {status} = %s RETURNING id",
         [
             Status.USED,
@@ -381,8 +374,8 @@ def expire(*, as_of=None, source, actor=None, chunk_size=5000):
     short transaction and one statement per chunk), idempotent: a rerun finds nothing more.
     Returns how many."""
     cutoff = (as_of or timezone.now()) - timezone.timedelta(seconds=1)
-    table, status = _table(Coupon), _col(Coupon, "status")
-    until = _col(Coupon, "valid_until")
+    table, status = table_of(Coupon), column(Coupon, "status")
+    until = column(Coupon, "valid_until")
     events, events_params = _events_from("expired", kind=Kind.EXPIRED, source=source, actor=actor)
     sql = (
         f"WITH expired AS (UPDATE {table} SET {status} = %s WHERE id IN (SELECT id FROM {table} "

@@ -12,7 +12,7 @@ from django.core import validators
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -26,10 +26,13 @@ from members.admin import MemberAdmin
 from members.admin.common import (
     CounterButton,
     MemberActionForm,
+    MemberSearchMixin,
     apply_domain_error,
     counter_form_page,
     run_counter_service,
+    start_background_job,
 )
+from members.bulk import start_file_job
 from stores.access import StoreScopedAdminMixin, StoreScopedInlineMixin, can_access_store
 
 from .models import (
@@ -248,7 +251,10 @@ class GiftRedemptionAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(PointsEntry)
-class PointsEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+class PointsEntryAdmin(MemberSearchMixin, StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     list_display = [
         "created_at",
         "account",
@@ -262,7 +268,8 @@ class PointsEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     ]
     list_filter = ["kind", "source", "store"]
     list_select_related = ["account__member", "store", "actor"]
-    search_fields = ["=account__member__member_no", "=reference"]
+    search_fields = ["=account__member__member_no"]  # (shows the box) see MemberSearchMixin
+    member_search_path = "account__member_id"
     raw_id_fields = ["account", "reverses"]
 
 
@@ -299,6 +306,15 @@ class PointsLotAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     list_display = ["account", "points", "remaining", "earned_at", "expires_at"]
     list_select_related = ["account__member"]
     raw_id_fields = ["account", "entry"]
+
+
+class AwardForm(forms.Form):
+    file = forms.FileField(
+        label=_("file"),
+        help_text=_(
+            "Excel (.xlsx) or CSV with the columns 手机号 (or 会员号), 积分 and 原因 in row 1."
+        ),
+    )
 
 
 class AdjustmentForm(forms.ModelForm):
@@ -361,6 +377,8 @@ class PointsAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     actions = ["approve", "reject"]
     show_full_result_count = False
 
+    change_list_template = "admin/loyalty/pointsadjustment/change_list.html"
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
@@ -420,6 +438,45 @@ class PointsAdjustmentAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return self.render_change_form(
             request, context, add=True, change=False, obj=None, form_url=form_url
         )
+
+    def get_urls(self):
+        return [
+            path(
+                "award/",
+                self.admin_site.admin_view(self.award_view),
+                name="loyalty_pointsadjustment_award",
+            ),
+            *super().get_urls(),
+        ]
+
+    def award_view(self, request):
+        """Points for the members listed in an Excel file (a promotion's participants, each
+        with points and a reason): one background job; rows it cannot award are reported
+        with their row numbers, as the member import reports its rows."""
+        if not request.user.has_perm("loyalty.add_pointsadjustment"):
+            raise PermissionDenied
+        form = AwardForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = start_file_job(
+                kind="award_points", upload=form.cleaned_data["file"], params={},
+                actor=request.user,
+            )  # fmt: skip
+            self.message_user(
+                request,
+                gettext(
+                    "Started in the background as bulk job #%(id)d; its progress is shown here."
+                )
+                % {"id": job.pk},
+                messages.INFO,
+            )
+            return HttpResponseRedirect(reverse("admin:members_bulkjob_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Award points from an Excel file"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/loyalty/award_upload.html", context)
 
     def _decide(self, request, queryset, service, done):
         count = 0
@@ -566,6 +623,11 @@ def adjust_points_action(modeladmin, request, queryset):
         raise PermissionDenied
     form = AdjustPointsForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
+        # Every member of the filter (select across): a background job with progress,
+        # selected again by the filter, not a list of ids.
+        started = start_background_job(request, "adjust_points", dict(form.cleaned_data))
+        if started is not None:
+            return started
         posted = pending = 0
         for member in queryset.order_by("pk"):
             try:
@@ -587,11 +649,17 @@ def adjust_points_action(modeladmin, request, queryset):
                 messages.SUCCESS,
             )
         return None
+    across = request.POST.get("select_across", "0")
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": gettext("Adjust points"),
         "form": form,
-        "queryset": queryset,
+        "count": queryset.count(),
+        "first_members": queryset.order_by("pk")[:20],
+        "selected": []
+        if across == "1"
+        else request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "select_across": across,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         "action": "adjust_points_action",

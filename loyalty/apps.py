@@ -13,11 +13,13 @@ class LoyaltyConfig(AppConfig):
 
         from members import hooks
 
+        from .bulk import register_bulk_operations
         from .services import opening
 
         # The rule book's triggers follow the models it loads (a new rule table is watched
         # from the next migrate on, not left stale in every process until a restart).
         post_migrate.connect(_install_rulebook_triggers, dispatch_uid="loyalty.rulebook")
+        register_bulk_operations()
 
         # A new member gets a points account, their opening points and the registration bonus.
         hooks.member_opened.connect(opening.open_points_for_new_member)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.sql import (
     default_columns,
+    insert_select,
     insert_sql,
     load,
     lock_clause,
@@ -401,7 +402,7 @@ def expiry_cutoff(as_of=None):
     return timezone.make_aware(datetime.combine(as_of, time()))
 
 
-def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
+def expire_points(*, as_of=None, source, actor=None, chunk_size=1000, workers=None) -> dict:
     """Expire what is left in every lot whose expiry is at or before `as_of`.
 
     Set-based per chunk of accounts (by id range, one short transaction each, so a till waits
@@ -409,8 +410,18 @@ def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
     insert one EXPIRE entry per lot and move the balances, in one statement on PostgreSQL.
     Every entry carries the key `expire:<lot>:<day>`, so a rerun as of the same day writes
     nothing. A PostgreSQL advisory lock allows one run at a time (ExpiryAlreadyRunning).
+    `workers` (default settings.EXPIRY_WORKERS) threads take chunks side by side, each on its
+    own connection; the chunks are disjoint id ranges and each locks its accounts in
+    ascending id order, so they never wait for one another, and a till (which locks one
+    account, or a member and their referrer in id order) waits for one chunk at most.
+    Inside a caller's transaction (tests) the chunks run one by one on its connection.
     Returns {"lots": n, "points": n, "accounts": n}.
     """
+    from django.conf import settings
+
+    workers = workers or settings.EXPIRY_WORKERS
+    if connection.in_atomic_block:
+        workers = 1
     cutoff = expiry_cutoff(as_of)
     day = timezone.localtime(cutoff).date().isoformat()
     totals = {"lots": 0, "points": 0, "accounts": 0}
@@ -424,15 +435,50 @@ def expire_points(*, as_of=None, source, actor=None, chunk_size=1000) -> dict:
         )
         if bounds["lo"] is None:
             return totals
-        for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size):
-            lots, points, accounts = _expire_chunk(lo, lo + chunk_size, cutoff, day, source, actor)
-            totals["lots"] += lots
-            totals["points"] += points
-            totals["accounts"] += accounts
+        starts = iter(range(bounds["lo"], bounds["hi"] + 1, chunk_size))
+        _run_chunks(starts, workers, totals, chunk_size, cutoff, day, source, actor)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [EXPIRY_LOCK_ID])
     return totals
+
+
+def _run_chunks(starts, workers, totals, chunk_size, cutoff, day, source, actor):
+    import threading
+
+    from django.db import connections
+
+    guard, errors = threading.Lock(), []
+
+    def work():
+        while not errors:
+            with guard:
+                lo = next(starts, None)
+            if lo is None:
+                return
+            lots, points, accounts = _expire_chunk(lo, lo + chunk_size, cutoff, day, source, actor)
+            with guard:
+                totals["lots"] += lots
+                totals["points"] += points
+                totals["accounts"] += accounts
+
+    def thread_work():
+        try:
+            work()
+        except BaseException as exc:  # noqa: B036  (re-raised by the caller's thread)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    if workers <= 1:
+        return work()
+    threads = [threading.Thread(target=thread_work, name=f"expiry-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 @transaction.atomic
@@ -772,3 +818,280 @@ def bulk_post_opening_points(*, items, source, actor=None, reason="", at=None) -
             + [value for _, value in lot_other],
         )
         return cursor.rowcount
+
+
+# --------------------------------------------------------------------------- bulk earning
+
+
+def bulk_post_points(*, rows, kind, source, actor=None, at=None, expires_at=None) -> int:
+    """Post many positive entries of an earning `kind` (bonus, opening) at once, set-based.
+
+    `rows`: iterable of (member_id, points, key, reason, reference, store_id); every member has
+    a points account already. The same rules as `post_points_entry`: a row whose `key` is
+    already in the ledger is skipped (a rerun posts nothing twice), a debt is paid before
+    anything lands in a lot, the lot expires at `expires_at`, the lifetime earned counter
+    moves. The accounts are locked first, in ascending id order like every points writer, so
+    this cannot deadlock with a till or the expiry run. Returns how many entries were posted.
+    """
+    if kind not in EARNING_KINDS:
+        raise ValueError(f"bulk_post_points posts earnings only, not {kind}")
+    at = at or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _bulk_points (ord bigint, member_id bigint, "
+            "points integer, key text, reason text, reference text, store_id bigint) "
+            "ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE _bulk_points")
+        with cursor.copy(
+            "COPY _bulk_points (ord, member_id, points, key, reason, reference, store_id) "
+            "FROM STDIN"
+        ) as copy:
+            for ord_, row in enumerate(rows):
+                copy.write_row((ord_, *row))
+        cursor.execute(_bulk_lock_sql())
+        params = {
+            "kind": kind,
+            "source": source,
+            "actor": getattr(actor, "pk", actor),
+            "at": at,
+            "expires_at": expires_at,
+        }
+        sql, defaults = _bulk_points_sql()
+        cursor.execute(sql, {**params, **defaults(), **_lot_defaults()})
+        return cursor.fetchone()[0]
+
+
+@functools.cache
+def _bulk_lock_sql():
+    account = PointsAccount
+    return (
+        f"SELECT a.id FROM {_table(account)} a "
+        f"WHERE a.{_col(account, 'member')} IN (SELECT member_id FROM _bulk_points) "
+        "ORDER BY a.id FOR UPDATE"
+    )
+
+
+def _lot_defaults():
+    given = {"account", "entry", "points", "remaining", "earned_at", "expires_at"}
+    return insert_select(PointsLot, {name: "NULL" for name in given})[3]
+
+
+@functools.cache
+def _bulk_points_sql():
+    account, entry, lot = PointsAccount, PointsEntry, PointsLot
+    balance, member = _col(account, "balance"), _col(account, "member")
+    entry_table, entry_columns, entry_values, _d = insert_select(
+        entry,
+        {
+            "account": "t.account_id",
+            "kind": "%(kind)s",
+            "points": "t.points",
+            "balance_after": "t.before + t.points",
+            "store": "t.store_id",
+            "actor": "%(actor)s",
+            "source": "%(source)s",
+            "reason": "left(t.reason, 200)",
+            "reference": "left(t.reference, 100)",
+            "key": "t.key",
+            "created_at": "%(at)s",
+        },
+    )
+    lot_table, lot_columns, lot_values, _l = insert_select(
+        lot,
+        {
+            "account": "e.account_id",
+            "entry": "e.id",
+            "points": f"LEAST(e.{_col(entry, 'points')}, e.{_col(entry, 'balance_after')})",
+            "remaining": f"LEAST(e.{_col(entry, 'points')}, e.{_col(entry, 'balance_after')})",
+            "earned_at": "%(at)s",
+            "expires_at": "%(expires_at)s",
+        },
+    )
+    entry_id, entry_account = "id", _col(entry, "account")
+    sql = f"""
+        WITH t AS (
+            SELECT b.ord, a.id AS account_id, b.points, b.key, b.reason, b.reference,
+                   b.store_id,
+                   a.{balance} + SUM(b.points) OVER (PARTITION BY a.id ORDER BY b.ord)
+                       - b.points AS before
+            FROM _bulk_points b JOIN {_table(account)} a ON a.{member} = b.member_id
+            WHERE b.points > 0 AND NOT EXISTS (
+                SELECT 1 FROM {entry_table} x WHERE x.{_col(entry, "key")} = b.key)
+        ), e AS (
+            INSERT INTO {entry_table} ({entry_columns})
+            SELECT {entry_values} FROM t ORDER BY t.account_id, t.ord
+            RETURNING {entry_id}, {entry_account} AS account_id, {_col(entry, "points")},
+                      {_col(entry, "balance_after")}
+        ), lots AS (
+            INSERT INTO {lot_table} ({lot_columns})
+            SELECT {lot_values} FROM e WHERE e.{_col(entry, "balance_after")} > 0
+        ), moved AS (
+            UPDATE {_table(account)} a
+            SET {balance} = a.{balance} + s.total,
+                {_col(account, "lifetime_earned")} = a.{_col(account, "lifetime_earned")} + s.total,
+                {_col(account, "updated_at")} = %(at)s
+            FROM (SELECT account_id, SUM({_col(entry, "points")}) AS total FROM e
+                  GROUP BY account_id) s
+            WHERE a.id = s.account_id
+        )
+        SELECT COUNT(*) FROM e
+    """
+
+    def defaults():
+        return insert_select(entry, {name: "NULL" for name in _BULK_ENTRY_GIVEN})[3]
+
+    return sql, defaults
+
+
+_BULK_ENTRY_GIVEN = (
+    "account", "kind", "points", "balance_after", "store", "actor", "source", "reason",
+    "reference", "key", "created_at",
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- history at scale
+
+
+def next_entry_id_sql():
+    """SQL giving a fresh points entry id: a set-based loader assigns ids before writing, so
+    the rows that name an entry (a sale) can be written without reading them back."""
+    return f"nextval(pg_get_serial_sequence('{PointsEntry._meta.db_table}', 'id'))"
+
+
+def sale_entry_key_sql(store_id, receipt_no, kind):
+    """`sale_entry_key` in SQL, over the given column expressions."""
+    return f"'sale:' || {store_id} || ':' || {receipt_no} || ':{kind}'"
+
+
+def bulk_load_points(*, openings, sales, source, now=None) -> dict:
+    """Write the points side of a history in a few set-based statements (`seed_scale`): the
+    accounts, every entry with its running `balance_after` computed in the INSERT (entries are
+    append-only: each row is written right the first time), the lots, what each redemption took
+    from which lot, and the tier progress by month.
+
+    `openings`: a table (member_id, store_id, at, points, entry_id, expires_at), one row per
+    member, none of whom has an account yet; `sales`: a table (member_id, store_id, receipt_no,
+    at, total, offset_amount, redeem, earn, redeem_entry_id, earn_entry_id, expires_at), the
+    entry ids taken from `next_entry_id_sql()`. A redemption takes its points from the member's
+    opening lot: the loader requires it to hold them and to expire no later than any lot of
+    theirs, so that is what first-to-expire-first takes."""
+    now = now or timezone.now()
+    account, entry, lot = PointsAccount, PointsEntry, PointsLot
+    totals = {}
+    with connection.cursor() as cursor:
+        target, columns, values, defaults = insert_select(
+            account,
+            {
+                "member": "o.member_id",
+                "balance": "o.points + COALESCE(s.earn, 0) - COALESCE(s.redeem, 0)",
+                "lifetime_earned": "o.points + COALESCE(s.earn, 0)",
+                "lifetime_redeemed": "COALESCE(s.redeem, 0)",
+                "lifetime_expired": "0",
+                "qualifying_spend": "COALESCE(s.spend, 0)",
+                "qualifying_points": "COALESCE(s.earn, 0)",
+                "updated_at": "%(now)s",
+            },
+        )
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM {openings} o LEFT JOIN ("
+            "SELECT member_id, SUM(earn) AS earn, SUM(redeem) AS redeem, "
+            f"SUM(total - offset_amount) AS spend FROM {sales} GROUP BY member_id) s "
+            "ON s.member_id = o.member_id ORDER BY o.member_id",
+            {**defaults, "now": now},
+        )
+        totals["accounts"] = cursor.rowcount
+        key = {
+            "redeem": sale_entry_key_sql("s.store_id", "s.receipt_no", Kind.REDEEM.value),
+            "earn": sale_entry_key_sql("s.store_id", "s.receipt_no", Kind.EARN.value),
+        }
+        moves = f"""
+            SELECT o.member_id, o.entry_id AS id, '{Kind.OPENING.value}' AS kind,
+                   o.points, o.at, 0 AS ord, o.store_id, 'opening:points:' || o.member_id AS key,
+                   '' AS reference
+            FROM {openings} o WHERE o.points > 0
+            UNION ALL
+            SELECT s.member_id, s.redeem_entry_id, '{Kind.REDEEM.value}', -s.redeem, s.at, 1,
+                   s.store_id, {key["redeem"]}, s.receipt_no
+            FROM {sales} s WHERE s.redeem > 0
+            UNION ALL
+            SELECT s.member_id, s.earn_entry_id, '{Kind.EARN.value}', s.earn, s.at, 2,
+                   s.store_id, {key["earn"]}, s.receipt_no
+            FROM {sales} s WHERE s.earn > 0
+        """
+        target, columns, values, defaults = insert_select(
+            entry,
+            {
+                "id": "m.id",
+                "account": "a.id",
+                "kind": "m.kind",
+                "points": "m.points",
+                "balance_after": (
+                    "SUM(m.points) OVER (PARTITION BY m.member_id ORDER BY m.at, m.ord, m.id)"
+                ),
+                "store": "m.store_id",
+                "source": "%(source)s",
+                "reason": "''",
+                "reference": "left(m.reference, 100)",
+                "key": "m.key",
+                "created_at": "m.at",
+            },
+        )
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM ({moves}) m "
+            f"JOIN {_table(account)} a ON a.{_col(account, 'member')} = m.member_id ORDER BY m.id",
+            {**defaults, "source": source},
+        )
+        totals["entries"] = cursor.rowcount
+        target, columns, values, defaults = insert_select(
+            lot,
+            {
+                "account": "a.id",
+                "entry": "x.entry_id",
+                "points": "x.points",
+                "remaining": "x.remaining",
+                "earned_at": "x.at",
+                "expires_at": "x.expires_at",
+            },
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {target} ({columns}) SELECT {values} FROM (
+                SELECT o.member_id, o.entry_id, o.points,
+                       o.points - COALESCE(r.redeem, 0) AS remaining, o.at, o.expires_at
+                FROM {openings} o LEFT JOIN (
+                    SELECT member_id, SUM(redeem) AS redeem FROM {sales} GROUP BY member_id
+                ) r ON r.member_id = o.member_id
+                WHERE o.points > 0
+                UNION ALL
+                SELECT s.member_id, s.earn_entry_id, s.earn, s.earn, s.at, s.expires_at
+                FROM {sales} s WHERE s.earn > 0
+            ) x JOIN {_table(account)} a ON a.{_col(account, "member")} = x.member_id
+            ORDER BY x.entry_id
+            """,
+            defaults,
+        )
+        totals["lots"] = cursor.rowcount
+        target, columns, values, defaults = insert_select(
+            LotConsumption, {"entry": "s.redeem_entry_id", "lot": "l.id", "points": "s.redeem"}
+        )
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM {sales} s "
+            f"JOIN {openings} o ON o.member_id = s.member_id "
+            f"JOIN {_table(lot)} l ON l.{_col(lot, 'entry')} = o.entry_id "
+            "WHERE s.redeem > 0",
+            defaults,
+        )
+        target, columns, values, defaults = insert_select(
+            TierProgress,
+            {"account": "a.id", "month": "p.month", "spend": "p.spend", "points": "p.points"},
+        )
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM ("
+            "SELECT member_id, date_trunc('month', at AT TIME ZONE %(tz)s)::date AS month, "
+            "SUM(total - offset_amount) AS spend, SUM(earn) AS points "
+            f"FROM {sales} GROUP BY 1, 2) p "
+            f"JOIN {_table(account)} a ON a.{_col(account, 'member')} = p.member_id",
+            {**defaults, "tz": timezone.get_current_timezone_name()},
+        )
+    return totals

@@ -33,8 +33,10 @@ member_opened = Hook(
 members_imported = Hook(
     "members_imported",
     """Run by `bulk_open_members` inside its transaction, after the members were inserted.
-    kwargs: opened [ImportedMember], source, actor, at. Each app opens its accounts for them,
-    set-based.""",
+    kwargs: opened [ImportedMember], source, actor, at, registration_bonus (bool: grant the
+    registration bonus in force on the day, once per member). Each app opens its accounts for
+    them, set-based. An import calls it once per chunk, so a receiver must write nothing twice
+    for a member it has seen (ledger keys are unique).""",
 )
 
 

@@ -1,8 +1,10 @@
 """Admin for sales and refunds: read-only, with their lines, scoped by store."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, money_column
+from members.admin.common import MemberSearchMixin
 from stores.access import StoreScopedAdminMixin
 
 from .models import Refund, RefundLine, Sale, SaleLine
@@ -27,7 +29,10 @@ class SaleLineInline(ReadOnlyInline):
 
 
 @admin.register(Sale)
-class SaleAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+class SaleAdmin(MemberSearchMixin, StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     list_display = [
         "created_at",
         "store",
@@ -42,7 +47,12 @@ class SaleAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     ]
     list_filter = ["store", "source"]
     list_select_related = ["store", "member", "tier_after"]
-    search_fields = ["=receipt_no", "=member__member_no"]
+    search_fields = ["=receipt_no", "=member__member_no"]  # see MemberSearchMixin
+    search_help_text = _("Receipt no, member no, full phone or card no.")
+
+    def search_other(self, queryset, term):
+        return queryset.filter(receipt_no=term)
+
     raw_id_fields = ["member", "wallet_entry", "redeem_entry", "earn_entry"]
     inlines = [SaleLineInline]
 

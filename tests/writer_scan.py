@@ -25,7 +25,14 @@ WRITE_METHODS = {
     "save",
     "raw",
 }
-SQL_HELPERS = {"insert_sql", "update_sql", "upsert_add_sql", "default_columns"}
+SQL_HELPERS = {
+    "insert_sql",
+    "update_sql",
+    "upsert_add_sql",
+    "default_columns",
+    "insert_select",
+    "insert_select_sql",
+}
 SQL_WRITE = re.compile(
     r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|COPY)\s+(?:ONLY\s+)?"
     r"\"?(?P<table>[A-Za-z_][\w]*)\"?",

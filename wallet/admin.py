@@ -28,6 +28,7 @@ from members.admin import MemberAdmin
 from members.admin.common import (
     CounterButton,
     MemberActionForm,
+    MemberSearchMixin,
     action_form_page,
     counter_form_page,
     for_each_member,
@@ -232,7 +233,10 @@ class RechargePlanAdmin(HistoryAdmin):
 
 
 @admin.register(WalletEntry)
-class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+class WalletEntryAdmin(MemberSearchMixin, StoreScopedAdminMixin, ReadOnlyAdmin):
+    # Newest first by id: rows are appended as they happen, and the primary key orders tens of
+    # millions of them without a sort (the model's -created_at ordering would sort them all).
+    ordering = ["-id"]
     store_field = "store"
     list_display = [
         "created_at",
@@ -249,7 +253,8 @@ class WalletEntryAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     ]
     list_filter = ["kind", "source", "store"]
     list_select_related = ["wallet__member", "store", "actor"]
-    search_fields = ["=wallet__member__member_no", "^wallet__member__phone", "=reference"]
+    search_fields = ["=wallet__member__member_no"]  # (shows the box) see MemberSearchMixin
+    member_search_path = "wallet__member_id"
     raw_id_fields = ["wallet", "reverses", "plan"]
 
     def get_urls(self):

@@ -158,3 +158,82 @@ def bulk_post_opening_balances(*, items, source, actor=None, reason="", at=None)
             + [value for _, value in entry_other],
         )
         return cursor.rowcount
+
+
+# --------------------------------------------------------------------------- history at scale
+
+
+def next_entry_id_sql():
+    """SQL giving a fresh stored-value entry id (a set-based loader assigns ids first)."""
+    return f"nextval(pg_get_serial_sequence('{WalletEntry._meta.db_table}', 'id'))"
+
+
+def bulk_load_wallets(*, openings, sales, source, now=None) -> dict:
+    """Write the stored-value side of a history set-based (`seed_scale`): a wallet per member,
+    the opening entries (principal) and the payments of the sales, each entry's running
+    `principal_after` computed in the INSERT (entries are append-only).
+
+    `openings`: a table (member_id, store_id, at, stored_value, wallet_entry_id), one row per
+    member, none of whom has a wallet yet; `sales`: a table (member_id, store_id, receipt_no,
+    at, stored_value, wallet_entry_id) whose payments the opening principal covers."""
+    from django.db import connection
+
+    from core.sql import column, insert_select, table
+
+    now = now or timezone.now()
+    totals = {}
+    with connection.cursor() as cursor:
+        target, columns, values, defaults = insert_select(
+            Wallet,
+            {
+                "member": "o.member_id",
+                "principal": "o.stored_value - COALESCE(p.paid, 0)",
+                "bonus": "0",
+                "updated_at": "%(now)s",
+            },
+        )
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM {openings} o LEFT JOIN ("
+            f"SELECT member_id, SUM(stored_value) AS paid FROM {sales} GROUP BY member_id) p "
+            "ON p.member_id = o.member_id ORDER BY o.member_id",
+            {**defaults, "now": now},
+        )
+        totals["wallets"] = cursor.rowcount
+        moves = f"""
+            SELECT o.member_id, o.wallet_entry_id AS id, '{WalletEntry.Kind.OPENING.value}' AS kind,
+                   o.stored_value AS amount, o.at, o.store_id,
+                   'opening:wallet:' || o.member_id AS key, '' AS reference
+            FROM {openings} o WHERE o.stored_value > 0
+            UNION ALL
+            SELECT s.member_id, s.wallet_entry_id, '{WalletEntry.Kind.PAYMENT.value}',
+                   -s.stored_value, s.at, s.store_id,
+                   'sale:' || s.store_id || ':' || s.receipt_no || ':sv', s.receipt_no
+            FROM {sales} s WHERE s.stored_value > 0
+        """
+        target, columns, values, defaults = insert_select(
+            WalletEntry,
+            {
+                "id": "m.id",
+                "wallet": "w.id",
+                "kind": "m.kind",
+                "principal": "m.amount",
+                "bonus": "0",
+                "principal_after": (
+                    "SUM(m.amount) OVER (PARTITION BY m.member_id ORDER BY m.at, m.id)"
+                ),
+                "bonus_after": "0",
+                "store": "m.store_id",
+                "source": "%(source)s",
+                "reason": "''",
+                "reference": "left(m.reference, 100)",
+                "key": "m.key",
+                "created_at": "m.at",
+            },
+        )
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM ({moves}) m "
+            f"JOIN {table(Wallet)} w ON w.{column(Wallet, 'member')} = m.member_id ORDER BY m.id",
+            {**defaults, "source": source},
+        )
+        totals["entries"] = cursor.rowcount
+    return totals

@@ -636,8 +636,9 @@ def open_wallet_for_new_member(*, member, opening, source, actor=None):
     member._state.fields_cache.pop("wallet", None)
 
 
-def open_wallets_for_imported_members(*, opened, source, actor=None, at=None):
-    """`members.hooks.members_imported`: wallets and opening stored value, set-based."""
+def open_wallets_for_imported_members(*, opened, source, actor=None, at=None, **_unused):
+    """`members.hooks.members_imported`: wallets and opening stored value, set-based (the
+    registration bonus the hook may ask for is points: not the wallet's)."""
     return bulk_post_opening_balances(
         items=((row.member_id, row.stored_value, row.store_id, row.reference) for row in opened),
         source=source,

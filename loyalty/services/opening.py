@@ -1,10 +1,16 @@
 """Opening balances: points a member brings in, and the points account of a new member."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from loyalty.ledger import bulk_post_opening_points, open_account, post_points_entry
-from loyalty.models import PointsEntry
+from loyalty.ledger import (
+    bulk_post_opening_points,
+    bulk_post_points,
+    open_account,
+    post_points_entry,
+)
+from loyalty.models import BonusRule, PointsEntry
 
 from .bonuses import grant_registration_bonus
 
@@ -69,9 +75,13 @@ def open_points_for_new_member(*, member, opening, source, actor=None):
     member._state.fields_cache.pop("points_account", None)
 
 
-def open_accounts_for_imported_members(*, opened, source, actor=None, at=None):
-    """`members.hooks.members_imported`: points accounts and opening points, set-based."""
-    return bulk_post_opening_points(
+def open_accounts_for_imported_members(
+    *, opened, source, actor=None, at=None, registration_bonus=False, **_unused
+):
+    """`members.hooks.members_imported`: points accounts and opening points, set-based; the
+    registration bonus only when the import asks for it (migrated members were members
+    already). Called once per chunk of an import: accounts and keys make a rerun a no-op."""
+    posted = bulk_post_opening_points(
         items=(
             (row.member_id, row.points, row.points_expire_at, row.store_id, row.reference)
             for row in opened
@@ -79,4 +89,57 @@ def open_accounts_for_imported_members(*, opened, source, actor=None, at=None):
         source=source,
         actor=actor,
         at=at,
+    )
+    if registration_bonus:
+        grant_registration_bonuses(
+            members=[(row.member_id, row.store_id) for row in opened],
+            source=source,
+            actor=actor,
+            at=at,
+        )
+    return posted
+
+
+def registration_rule(day):
+    """The registration bonus rule in force on `day` (the newest, as open_member pays it)."""
+    return (
+        BonusRule.objects.filter(kind=BonusRule.Kind.REGISTRATION, is_active=True)
+        .filter(
+            Q(start_date__isnull=True) | Q(start_date__lte=day),
+            Q(end_date__isnull=True) | Q(end_date__gte=day),
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def grant_registration_bonuses(*, members, source, actor=None, at=None) -> int:
+    """The registration bonus in force on the day of `at` for many members at once (an
+    import that asks for it), set-based. `members`: [(member_id, store_id)], each with a points
+    account. Once per member: the ledger key is the one `open_member`'s bonus uses
+    (`bonus:registration:<member id>`), so neither a rerun nor a member opened at a till and
+    imported later is paid twice. Returns how many were paid."""
+    from .rules import expires_at_for
+
+    at = at or timezone.now()
+    rule = registration_rule(timezone.localtime(at).date())
+    if rule is None or not rule.points:
+        return 0
+    return bulk_post_points(
+        rows=(
+            (
+                member_id,
+                rule.points,
+                f"bonus:registration:{member_id}",
+                rule.name,
+                f"bonus:registration:{member_id}",
+                store_id,
+            )
+            for member_id, store_id in members
+        ),  # fmt: skip
+        kind=PointsEntry.Kind.BONUS,
+        source=source,
+        actor=actor,
+        at=at,
+        expires_at=expires_at_for(at),
     )

@@ -1,7 +1,7 @@
 """Helpers shared by the member admin pages, and by the member actions the apps above members
 add (recharge, sell a count card, ...): an intermediate form, then a service per member."""
 
-import json
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,43 +9,57 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import EstimatedCountPaginator  # noqa: F401  (members' lists use it)
 from core.errors import DomainError
 from stores.access import scope_queryset
 from stores.models import Store
 
 
-class EstimatedCountPaginator(Paginator):
-    """Above `threshold` rows, trust the planner's estimate instead of COUNT(*).
+def members_named(term):
+    """Ids of the members a search term names exactly: member no, full phone or active card
+    no, each through its own unique index (never a join that a planner might turn into a scan
+    of a ledger)."""
+    from members.importing.normalize import RowError, normalize_phone
+    from members.models import Card, Member
 
-    A COUNT(*) over millions of members takes seconds on every page; the estimate is instant
-    and a page count that is off by a few percent does not matter to anyone paging a list.
-    """
+    term = (term or "").strip()
+    if not term:
+        return []
+    ids = set(Member.objects.filter(member_no=term.upper()).values_list("pk", flat=True))
+    with contextlib.suppress(RowError):
+        ids.update(Member.objects.filter(phone=normalize_phone(term)).values_list("pk", flat=True))
+    ids.update(
+        Card.objects.filter(card_no=term, member__isnull=False).values_list("member_id", flat=True)
+    )
+    return sorted(ids)
 
-    threshold = 10_000
 
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        if isinstance(queryset, QuerySet):
-            sql, params = queryset.order_by().values("pk").query.sql_with_params()
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-                plan = cursor.fetchone()[0]
-            if isinstance(plan, str):
-                plan = json.loads(plan)
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-            if estimate > self.threshold:
-                return estimate
-        return super().count
+class MemberSearchMixin:
+    """Admin mixin for lists of a member's rows (ledgers, sales): the search box takes a member
+    no, phone or card no, resolved to member ids first, so a list of ten million entries is
+    read through its (member or account, time) index. `member_search_path` is the lookup from
+    the row to its member's id."""
+
+    member_search_path = "member_id"
+    search_help_text = _("Member no, full phone or card no.")
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        members = members_named(search_term)
+        found = self.search_other(queryset, search_term.strip())
+        if found is not None and not members:
+            return found, False
+        return queryset.filter(**{f"{self.member_search_path}__in": members}), False
+
+    def search_other(self, queryset, term):
+        """Another exact match for what is not a member (a receipt no), or None."""
+        return None
 
 
 def apply_domain_error(request, form, error: DomainError):
@@ -63,6 +77,27 @@ def apply_domain_error(request, form, error: DomainError):
 
 
 # --- member actions with intermediate forms --------------------------------------------------
+
+
+def start_background_job(request, kind, params):
+    """When an action applies to every member of the list's filter (the admin's "select all"
+    across pages), start it as a bulk job over that filter and answer with the job's page;
+    else None (a page of ticked members is done right away)."""
+    if request.POST.get("select_across") != "1":
+        return None
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from members.bulk import start_filter_job
+
+    job = start_filter_job(request=request, kind=kind, params=params, actor=request.user)
+    messages.info(
+        request,
+        gettext("Started in the background as bulk job #%(id)d; its progress is shown here.")
+        % {"id": job.pk},
+    )
+    return HttpResponseRedirect(reverse("admin:members_bulkjob_change", args=[job.pk]))
 
 
 def stores_for(user):

@@ -38,6 +38,14 @@ class ImportForm(forms.Form):
         label=gettext_lazy("update existing members (profile only, never balances)"),
         required=False,
     )
+    registration_bonus = forms.BooleanField(
+        label=gettext_lazy("grant the registration bonus"),
+        required=False,
+        help_text=gettext_lazy(
+            "Off by default: migrated members were already members. On: each new member gets "
+            "the registration bonus in force today, once."
+        ),
+    )
 
 
 def _progress_url(job):
@@ -60,7 +68,8 @@ class ImportJobAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     list_filter = ["status"]
     readonly_fields = [
-        "original_name", "status", "dry_run", "update_existing", "progress", "rows_read",
+        "original_name", "status", "dry_run", "update_existing", "registration_bonus",
+        "progress", "rows_read",
         "imported", "updated", "rejected", "duplicates", "duration", "message", "report_link",
         "created_by", "created_at", "finished_at",
     ]  # fmt: skip
@@ -139,6 +148,7 @@ class ImportJobAdmin(admin.ModelAdmin):
                 original_name=upload.name[:200],
                 dry_run=True,
                 update_existing=form.cleaned_data["update_existing"],
+                registration_bonus=form.cleaned_data["registration_bonus"],
                 created_by=request.user,
             )
             job = _start(job)
@@ -161,6 +171,8 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def _preview(self, request, job):
         result = job.result
+        problems = list(job.problems.order_by("row_no", "id")[:PREVIEW_ROWS])
+        count = job.problems.count() if len(problems) == PREVIEW_ROWS else len(problems)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -168,8 +180,8 @@ class ImportJobAdmin(admin.ModelAdmin):
             "job": job,
             "summary": result.summary(),
             "headers": result.headers,
-            "problems": result.problems[:PREVIEW_ROWS],
-            "more": max(len(result.problems) - PREVIEW_ROWS, 0),
+            "problems": problems,
+            "more": max(count - PREVIEW_ROWS, 0),
             "confirm_url": reverse("admin:members_importjob_confirm", args=[job.pk]),
         }
         return TemplateResponse(request, "admin/members/import_preview.html", context)

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Concat, Left, Right
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -41,6 +41,7 @@ from .common import (
     apply_domain_error,
     counter_form_page,
     run_counter_service,
+    start_background_job,
 )
 
 # What a points or stored-value column holds (PostgreSQL integer): typed numbers stay inside.
@@ -295,26 +296,33 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        """Pick the indexed lookup by the shape of what was typed; never a LIKE '%x%'."""
+        """Pick the indexed lookups by the shape of what was typed; never a LIKE '%x%'. Each
+        lookup is its own indexed query, joined by UNION inside `pk IN (...)`: an OR across
+        the member, card and phone conditions would scan the million members instead."""
         term = search_term.strip()
         if not term:
             return queryset, False
         digits = term.replace(" ", "").replace("-", "")
+        members = Member.objects.order_by()
         if digits.isdigit():
-            condition = Q(member_no=term) | Q(
-                pk__in=Card.objects.filter(card_no=digits).values("member_id")
-            )
+            lookups = [
+                members.filter(member_no=term).values("pk"),
+                Card.objects.filter(card_no=digits).order_by().values("member_id"),
+            ]
             if len(digits) == 4:
-                condition |= Q(phone_last4=digits)
+                lookups.append(members.filter(phone_last4=digits).values("pk"))
             elif len(digits) == 11:
-                condition |= Q(phone=digits)
+                lookups.append(members.filter(phone=digits).values("pk"))
             elif len(digits) < 11:
-                condition |= Q(phone__startswith=digits)
-        elif term.isascii() and term.isalpha():
-            condition = Q(name_initials__startswith=term.lower()) | Q(member_no__iexact=term)
-        else:
-            condition = Q(name__startswith=term) | Q(member_no=term)
-        return queryset.filter(condition), False
+                lookups.append(members.filter(phone__startswith=digits).values("pk"))
+            found = lookups[0].union(*lookups[1:])
+            return queryset.filter(pk__in=found), False
+        if term.isascii() and term.isalpha():
+            # Pinyin initials; a member no (M000000001) has digits and lands above or below.
+            return queryset.filter(name_initials__startswith=term.lower()), False
+        if term[:1] in "Mm" and term[1:].isdigit():
+            return queryset.filter(member_no=term.upper()), False
+        return queryset.filter(name__startswith=term), False
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -464,6 +472,9 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
 
     @admin.action(description=gettext_lazy("Freeze selected members"), permissions=["change"])
     def freeze(self, request, queryset):
+        started = start_background_job(request, "freeze", {})
+        if started is not None:
+            return started
         count = set_members_status(
             members=queryset, status=Member.Status.FROZEN, source=Source.ADMIN, actor=request.user
         )
@@ -471,6 +482,9 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
 
     @admin.action(description=gettext_lazy("Unfreeze selected members"), permissions=["change"])
     def unfreeze(self, request, queryset):
+        started = start_background_job(request, "unfreeze", {})
+        if started is not None:
+            return started
         count = set_members_status(
             members=queryset, status=Member.Status.ACTIVE, source=Source.ADMIN, actor=request.user
         )
@@ -496,6 +510,11 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
     def change_tier(self, request, queryset):
         form = TierForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
+            started = start_background_job(
+                request, "change_tier", {"tier": form.cleaned_data["tier"].pk}
+            )
+            if started is not None:
+                return started
             count = change_members_tier(
                 members=queryset,
                 tier=form.cleaned_data["tier"],
@@ -510,6 +529,9 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
     def add_tag(self, request, queryset):
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
+            started = start_background_job(request, "tag", {"tag": form.cleaned_data["tag"]})
+            if started is not None:
+                return started
             try:
                 count = tag_members(
                     members=queryset,

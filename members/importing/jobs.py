@@ -1,9 +1,19 @@
-"""Member import jobs: the admin's uploads, run inline when small, as a Celery job when big."""
+"""Member import jobs: the admin's uploads, run inline when small, as a Celery job when big.
+
+A job commits chunk by chunk (members.importing.members), each chunk with the job's counters,
+its resume point (`rows_done`) and a heartbeat. A worker killed halfway leaves the job RUNNING
+with a heartbeat that stops moving: the reaper (`reap_import_jobs`, every few minutes from
+Celery beat, or `manage.py reap_import_jobs`) hands it back to a worker, which resumes after
+the last committed chunk. A resumed job posts nothing twice: members are unique by phone and
+every ledger write of an import is keyed by member.
+"""
 
 import io
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -11,8 +21,10 @@ from core.models import Source
 from members.models import ImportJob
 from stores.access import allowed_store_ids
 
-from .members import import_members, write_error_report
+from .members import ImportResult, import_members, write_error_report
 from .normalize import ImportDataError
+
+MAX_ATTEMPTS = 5
 
 
 def inline_max_bytes():
@@ -21,22 +33,40 @@ def inline_max_bytes():
     return settings.MEMBER_IMPORT_BACKGROUND_BYTES
 
 
-def run_import_job(*, job_id) -> ImportJob:
-    """Run a waiting import job once: a dry run ends PREVIEWED, a real run DONE.
+def stale_after():
+    """A running job beats once per chunk (seconds apart); one silent this long is dead."""
+    return timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
 
-    The job is claimed by a conditional UPDATE (pending -> running), so a retried or duplicated
-    task finds it claimed and does nothing; the phone's uniqueness makes a rerun of the same
-    file import nothing twice anyway.
-    """
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
-        status=ImportJob.Status.RUNNING, progress=0
+
+def _claim(job_id):
+    """Take the job: a waiting one, or a running one whose worker stopped beating (a crash).
+    One conditional UPDATE, so two workers handed the same job cannot both run it."""
+    now = timezone.now()
+    dead = Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
+    return ImportJob.objects.filter(Q(status=ImportJob.Status.PENDING) | dead, pk=job_id).update(
+        status=ImportJob.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1
     )
+
+
+def run_import_job(*, job_id) -> ImportJob:
+    """Run a waiting import job: a dry run ends PREVIEWED, a real run DONE; a job that stopped
+    halfway resumes after its last committed chunk.
+
+    The job is claimed by a conditional UPDATE, so a retried or duplicated task finds it
+    claimed and does nothing; the phone's uniqueness and the ledger keys make a rerun of the
+    same rows import and post nothing twice anyway.
+    """
+    claimed = _claim(job_id)
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
         return job
-
-    def progress(percent):
-        ImportJob.objects.filter(pk=job_id).update(progress=percent)
+    if job.attempts > MAX_ATTEMPTS:
+        return _fail(job, _("The import stopped %(n)d times; giving up.") % {"n": job.attempts - 1})
+    if job.dry_run or not job.rows_done:
+        # A first run (or a dry run, which writes nothing to resume from) starts afresh: the
+        # problems of a dry run, or of an interrupted check, are not this run's.
+        job.problems.all().delete()
+        job.rows_done = 0
 
     try:
         with job.file.open("rb") as upload:
@@ -46,30 +76,42 @@ def run_import_job(*, job_id) -> ImportJob:
                 source_kind=Source.IMPORT if job.created_by else Source.TASK,
                 dry_run=job.dry_run,
                 update_existing=job.update_existing,
+                registration_bonus=job.registration_bonus,
                 allowed_store_ids=allowed_store_ids(job.created_by) if job.created_by else None,
                 file_format=(job.original_name or job.file.name).rsplit(".", 1)[-1],
-                progress=progress,
+                job=job,
             )
     except ImportDataError as exc:
         return _fail(job, str(exc.message))
     except Exception as exc:
-        # Anything unexpected (a lost file, a dropped connection): the job was claimed, so a
-        # redelivered task would leave it alone; mark it failed instead of "running" for ever.
+        # Anything unexpected (a lost file, a dropped connection): mark it failed instead of
+        # "running" for ever; what committed stays committed, a rerun skips it.
         _fail(job, _("The import stopped with an unexpected error: %(error)s") % {"error": exc})
         raise
+    return _finish(job, result)
+
+
+def _finish(job, result: ImportResult):
     for name in ("rows_read", "imported", "updated", "rejected", "duplicates", "seconds"):
         setattr(job, name, getattr(result, name))
     job.status = ImportJob.Status.PREVIEWED if job.dry_run else ImportJob.Status.DONE
     job.message = result.summary()
     job.progress = 100
     job.finished_at = timezone.now()
-    if result.problems:
+    if job.problems.exists():
         buffer = io.BytesIO()
-        write_error_report(result, buffer)
+        write_error_report(result, buffer, problems=_problem_rows(job))
         job.report.save(f"errors-{job.pk}.xlsx", ContentFile(buffer.getvalue()), save=False)
     job.save()
     job.result = result  # for the admin's preview page; not stored
     return job
+
+
+def _problem_rows(job):
+    from .members import RowProblem
+
+    rows = job.problems.order_by("row_no", "id").values_list("row_no", "reason", "values")
+    return (RowProblem(*row) for row in rows.iterator(chunk_size=5000))
 
 
 def _fail(job, message):
@@ -80,8 +122,35 @@ def _fail(job, message):
 
 
 def confirm_import_job(*, job_id) -> ImportJob:
-    """Turn a checked (dry run) job into a real import, waiting to run."""
+    """Turn a checked (dry run) job into a real import, waiting to run from the first row."""
     ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PREVIEWED).update(
-        status=ImportJob.Status.PENDING, dry_run=False, message=_("Waiting to import.")
+        status=ImportJob.Status.PENDING,
+        dry_run=False,
+        rows_done=0,
+        rows_read=0,
+        imported=0,
+        updated=0,
+        rejected=0,
+        duplicates=0,
+        progress=0,
+        attempts=0,
+        seconds=0,
+        message=_("Waiting to import."),
     )
     return ImportJob.objects.get(pk=job_id)
+
+
+def reap_import_jobs() -> list[int]:
+    """Hand the running jobs whose worker died (no heartbeat for `stale_after()`) back to a
+    worker, which resumes each after its last committed chunk. Returns their ids."""
+    from members.tasks import run_member_import
+
+    cutoff = timezone.now() - stale_after()
+    dead = list(
+        ImportJob.objects.filter(
+            status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for job_id in dead:
+        run_member_import.delay(job_id)
+    return dead

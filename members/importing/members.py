@@ -10,18 +10,26 @@ Chinese; the error report names each by the row number Excel shows (header = row
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.models import Card, Member, Tier
+from core.sql import column, table
+from members.models import Card, ImportProblem, Member, Tier
 from members.models.member import name_initials
-from members.services.members import bulk_open_members, bulk_update_member_profiles
+from members.services.members import (
+    PROFILE_FIELDS,
+    bulk_open_members,
+    bulk_update_member_profiles,
+)
 from stores.access import ALL_STORES
 from stores.models import Store
 
@@ -34,7 +42,7 @@ from .normalize import (
     normalize_points,
     normalize_text,
 )
-from .reader import FileReadError, iter_rows, read_header
+from .reader import FileReadError, count_rows, iter_rows
 
 # The template's columns, in order (what head office downloads and fills in).
 TEMPLATE_HEADERS = [
@@ -58,7 +66,9 @@ FIELDS = {
     "积分有效期": "points_expire_at",  # optional: without it the expiry policy decides
 }
 MAX_STORED_VALUE = 10**10
-CHUNK = 5000
+# Rows validated, checked and written per transaction: big enough that the per-chunk statements
+# cost little, small enough that memory stays flat and a resumed job redoes little.
+CHUNK = 20000
 
 
 @dataclass
@@ -135,13 +145,30 @@ def _cell(values, columns, key):
     return values[index] if index is not None and index < len(values) else None
 
 
+_BLANK = {
+    normalize_text: "",
+    normalize_gender: "U",
+    normalize_birthday: None,
+    normalize_points: 0,
+    normalize_money: Decimal("0.00"),
+}
+
+
 def _clean(values, columns, ctx):
     """One row as the dict bulk_open_members takes, or RowError with every problem found."""
     errors, row = [], {}
 
+    width = len(values)
+
     def take(key, function, *args, **kwargs):
+        index = columns.get(key)
+        value = values[index] if index is not None and index < width else None
+        if value is None and function is not normalize_phone:
+            # An empty cell (most optional columns of a big file): what each normalizer
+            # answers for blank, without the call.
+            return _BLANK.get(function)
         try:
-            return function(_cell(values, columns, key), *args, **kwargs)
+            return function(value, *args, **kwargs)
         except RowError as exc:
             errors.append(str(exc.message))
             return None
@@ -211,6 +238,286 @@ def _original(values, width):
     return shown
 
 
+class _MemorySink:
+    """Problems kept in memory (the command line and tests: no job row)."""
+
+    def __init__(self, result):
+        self.result = result
+
+    def add(self, problem):
+        self.result.problems.append(problem)
+
+    def flush(self):
+        pass
+
+    def rows(self):
+        return set()
+
+    def all(self):
+        return sorted(self.result.problems, key=lambda problem: problem.row_no)
+
+
+class _JobSink:
+    """Problems written to the job's ImportProblem rows with the chunk they belong to, so memory
+    holds one chunk's problems at most and a resumed job still has the earlier ones."""
+
+    def __init__(self, job):
+        self.job = job
+        self.pending = []
+
+    def add(self, problem):
+        self.pending.append(problem)
+
+    def flush(self):
+        if self.pending:
+            ImportProblem.objects.bulk_create(
+                [
+                    ImportProblem(
+                        job=self.job,
+                        row_no=p.row_no,
+                        reason=str(p.reason)[:2000],
+                        values=[_jsonable(v) for v in p.values],
+                    )
+                    for p in self.pending
+                ],
+                batch_size=2000,
+            )
+            self.pending = []
+
+    def rows(self):
+        return set(self.job.problems.values_list("row_no", flat=True))
+
+    def all(self):
+        return (
+            RowProblem(row_no, reason, values)
+            for row_no, reason, values in self.job.problems.order_by("row_no", "id")
+            .values_list("row_no", "reason", "values")
+            .iterator(chunk_size=5000)
+        )
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+@dataclass
+class _Chunk:
+    """One chunk on its way: its rows that passed validation, its problems and its counts,
+    applied to the result (and the job) only when the chunk commits."""
+
+    last_row: int
+    clean: list
+    problems: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    def count(self, name, n=1):
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+class _Run:
+    """What one import carries from chunk to chunk: the phones seen so far (first row wins),
+    the rows held back until the end (their referrer comes later in the file)."""
+
+    def __init__(self, *, ctx, columns, width, result, dry_run, update_existing,
+                 registration_bonus, actor, source_kind):  # fmt: skip
+        self.ctx, self.columns, self.width = ctx, columns, width
+        self.result = result
+        self.dry_run, self.update_existing = dry_run, update_existing
+        self.registration_bonus = registration_bonus
+        self.actor, self.source_kind = actor, source_kind
+        # phone (as int: a third of the memory of a str) -> its first row; negative when that
+        # row was not (or not yet) imported.
+        self.first_row = {}
+        self.deferred = []
+
+    def problem(self, chunk, row_no, reason, values):
+        chunk.problems.append(RowProblem(row_no, reason, _original(values, self.width)))
+
+    def validate(self, rows, last_row):
+        """The chunk of `rows`: those that passed the normalizers and are the first of their
+        phone, the others as problems. Reads no database (it runs beside the writer)."""
+        chunk = _Chunk(last_row, [])
+        for row_no, values in rows:
+            chunk.count("rows_read")
+            try:
+                row = _clean(values, self.columns, self.ctx)
+            except RowError as exc:
+                chunk.count("rejected")
+                self.problem(chunk, row_no, str(exc.message), values)
+                continue
+            key = int(row["phone"])
+            first = self.first_row.get(key)
+            if first is not None:
+                chunk.count("duplicates")
+                reason = _("Duplicate phone in the file: first seen in row %(row)d.") % {
+                    "row": abs(first)
+                }
+                self.problem(chunk, row_no, reason, values)
+                continue
+            self.first_row[key] = -row_no
+            row["row_no"] = row_no
+            chunk.clean.append((row, values))
+        return chunk
+
+    def write(self, chunk, *, final=False):
+        """Check the chunk against the database and write it (nothing on a dry run). Rows whose
+        referrer is neither a member nor in this chunk wait for the end (`final`)."""
+        clean = chunk.clean
+        phones = [row["phone"] for row, _values in clean]
+        existing = _members_by_phone(phones)
+        in_chunk = set(phones) - set(existing)
+        referrers = {row["referrer_phone"] for row, _values in clean if row["referrer_phone"]}
+        members_referred = set(_members_by_phone(list(referrers - in_chunk - set(existing))))
+        free_cards = _free_cards([row["card_no"] for row, _values in clean if row["card_no"]])
+        to_open, updates, cards_taken, opening = [], {}, set(), []
+        for row, values in clean:
+            phone = row["phone"]
+            if phone in existing:
+                if self.update_existing:
+                    updates[existing[phone]] = {
+                        name: row[name]
+                        for name in PROFILE_FIELDS
+                        if row[name] not in ("", None)
+                        and not (name == "gender" and row[name] == "U")
+                    }
+                    continue
+                chunk.count("duplicates")
+                self.problem(
+                    chunk,
+                    row["row_no"],
+                    _("Already a member; not changed (use update existing to change the profile)."),
+                    values,
+                )
+                continue
+            referrer = row["referrer_phone"]
+            known = (
+                not referrer
+                or referrer in in_chunk
+                or referrer in existing
+                or referrer in members_referred
+                or self.first_row.get(int(referrer), 0) > 0
+            )
+            if not known and not final:
+                self.deferred.append((row, values))
+                continue
+            reason = None
+            if not known:
+                reason = _("The referrer %(phone)s is not a member.") % {"phone": referrer}
+            elif row["card_no"] and (
+                row["card_no"] not in free_cards or row["card_no"] in cards_taken
+            ):
+                reason = _("Card %(card)s is unknown, already issued, or used twice in the file.")
+                reason %= {"card": row["card_no"]}
+            if reason:
+                chunk.count("rejected")
+                self.problem(chunk, row["row_no"], reason, values)
+                continue
+            if row["card_no"]:
+                cards_taken.add(row["card_no"])
+            to_open.append(row)
+            opening.append((row, values))
+        if self.dry_run:
+            chunk.count("imported", len(to_open))
+            chunk.count("updated", len(updates))
+            for row in to_open:
+                self.first_row[int(row["phone"])] = row["row_no"]
+            return
+        opened = bulk_open_members(
+            rows=to_open,
+            source=self.source_kind,
+            actor=self.actor,
+            registration_bonus=self.registration_bonus,
+        )
+        chunk.count("imported", len(opened))
+        for row, values in opening:
+            if row["phone"] in opened:
+                self.first_row[int(row["phone"])] = row["row_no"]
+            else:  # became a member meanwhile (another import, a till)
+                chunk.count("duplicates")
+                self.problem(chunk, row["row_no"], _("Already a member; not changed."), values)
+        if updates:
+            chunk.count(
+                "updated",
+                bulk_update_member_profiles(
+                    updates=updates, source=self.source_kind, actor=self.actor
+                ),
+            )
+
+
+class _Writer:
+    """Writes chunks in a thread of its own (its own database connection), so the next chunk
+    is read and validated in Python while PostgreSQL inserts this one: on two cores the
+    import takes about the longer of the two instead of their sum. One chunk waits at most,
+    so memory holds three chunks at most."""
+
+    def __init__(self, commit):
+        import queue
+        import threading
+
+        self.commit = commit
+        self.queue = queue.Queue(maxsize=1)
+        self.error = None
+        self.thread = threading.Thread(target=self._loop, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        from django.db import connections
+
+        try:
+            while (chunk := self.queue.get()) is not None:
+                if self.error is None:
+                    self.commit(chunk)
+        except BaseException as exc:  # noqa: B036  (handed to the reading thread, re-raised)
+            self.error = exc
+            while self.queue.get() is not None:  # drain, so the reader is never stuck
+                pass
+        finally:
+            connections.close_all()
+
+    def put(self, chunk):
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def finish(self):
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _members_by_phone(phones):
+    """{phone: member id} of the phones that are members: one query with one array parameter
+    (an IN list of 20,000 placeholders costs more to send and plan than to run)."""
+    if not phones:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_PHONE, [list(phones)])
+        return dict(cursor.fetchall())
+
+
+def _free_cards(card_nos):
+    if not card_nos:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_FREE_CARDS, [list(card_nos), Card.Status.UNISSUED])
+        return {card_no for (card_no,) in cursor.fetchall()}
+
+
+_BY_PHONE = (
+    f"SELECT {column(Member, 'phone')}, id FROM {table(Member)} "
+    f"WHERE {column(Member, 'phone')} = ANY(%s::varchar[])"
+)
+_FREE_CARDS = (
+    f"SELECT {column(Card, 'card_no')} FROM {table(Card)} "
+    f"WHERE {column(Card, 'card_no')} = ANY(%s::varchar[]) AND {column(Card, 'status')} = %s"
+)
+
+
 def import_members(
     source,
     *,
@@ -218,145 +525,159 @@ def import_members(
     source_kind="import",
     dry_run=False,
     update_existing=False,
+    registration_bonus=False,
     allowed_store_ids=ALL_STORES,
     file_format=None,
     progress=None,
+    job=None,
+    chunk_size=None,
+    parallel=True,
 ) -> ImportResult:
     """Import members from an .xlsx / .csv file (path or file object). See the module doc.
 
     Rules: blank rows are skipped; an invalid row is rejected whole; a phone seen earlier in
     the file is a duplicate (the first row wins); a phone already a member is reported and
     left alone, unless `update_existing` (profile fields only, never balances). Re-running the
-    same file imports nothing twice (the phone is unique). `progress(percent)` is called as
-    the work advances.
+    same file imports nothing twice (the phone is unique). Imported members get no
+    registration bonus (they were members of the old system already) unless
+    `registration_bonus`: then the bonus in force today, once per member, as `open_member`
+    grants it. `progress(percent)` is called after each chunk.
+
+    Streams: `chunk_size` rows at a time are validated, checked and written in their own
+    transaction; only the problem rows are kept. With `job` (an ImportJob), the problems go to
+    its ImportProblem rows and each chunk commits with the job's counters and `rows_done`, so
+    a job that stopped resumes after its last committed chunk. With `parallel` (and outside a
+    caller's transaction), chunks are written by a second thread while the next is read.
     """
     started = time.monotonic()
+    chunk_size = chunk_size or CHUNK
     result = ImportResult(dry_run=dry_run)
-    header = read_header(source, file_format=file_format)
+    sizes = [max(count_rows(source, file_format=file_format), 1)]
+    rows = iter_rows(source, file_format=file_format, on_total=sizes.append, skip_header=False)
+    # One pass: a workbook is parsed once (calamine reads a whole sheet when it opens it).
+    first = next(rows, None)
+    header = [normalize_text(value) for value in first[1]] if first and first[0] == 1 else []
+    if first and first[0] != 1:
+        rows = itertools.chain([first], rows)
     columns = _column_map(header)
     result.headers = header
     width = len(header)
     ctx = _Context(allowed_store_ids)
-
-    # 1. Read and validate every row; first occurrence of a phone wins.
-    clean, first_row = [], {}
-    for row_no, values in iter_rows(source, file_format=file_format):
-        result.rows_read += 1
-        try:
-            row = _clean(values, columns, ctx)
-        except RowError as exc:
-            result.rejected += 1
-            result.problems.append(RowProblem(row_no, str(exc.message), _original(values, width)))
-            continue
-        if row["phone"] in first_row:
-            result.duplicates += 1
-            reason = _("Duplicate phone in the file: first seen in row %(row)d.") % {
-                "row": first_row[row["phone"]]
-            }
-            result.problems.append(RowProblem(row_no, reason, _original(values, width)))
-            continue
-        first_row[row["phone"]] = row_no
-        row["row_no"] = row_no
-        row["_values"] = values
-        clean.append(row)
-    if progress:
-        progress(40)
-
-    # 2. Against the database: phones already members, referrers, cards.
-    existing = {}
-    phones = [row["phone"] for row in clean]
-    for start in range(0, len(phones), CHUNK):
-        existing.update(
-            Member.objects.filter(phone__in=phones[start : start + CHUNK]).values_list(
-                "phone", "id"
-            )
-        )
-    file_phones = set(phones) - set(existing)
-    referrer_phones = list({r["referrer_phone"] for r in clean} - file_phones - set(existing))
-    known_referrers = file_phones | set(existing)
-    for start in range(0, len(referrer_phones), CHUNK):
-        known_referrers.update(
-            Member.objects.filter(phone__in=referrer_phones[start : start + CHUNK]).values_list(
-                "phone", flat=True
-            )
-        )
-    card_nos = [r["card_no"] for r in clean if r["card_no"]]
-    free_cards = set()
-    for start in range(0, len(card_nos), CHUNK):
-        free_cards.update(
-            Card.objects.filter(
-                card_no__in=card_nos[start : start + CHUNK], status=Card.Status.UNISSUED
-            ).values_list("card_no", flat=True)
-        )
-    to_open, updates, cards_taken = [], {}, set()
-    for row in clean:
-        values = row.pop("_values")
-        reason = None
-        if row["phone"] in existing:
-            if update_existing:
-                updates[existing[row["phone"]]] = {
-                    name: row[name]
-                    for name in ("name", "gender", "birthday", "email", "address", "notes")
-                    if row[name] not in ("", None) and not (name == "gender" and row[name] == "U")
-                }
-                continue
-            result.duplicates += 1
-            result.problems.append(
-                RowProblem(
-                    row["row_no"],
-                    _("Already a member; not changed (use update existing to change the profile)."),
-                    _original(values, width),
-                )
-            )
-            continue
-        if row["referrer_phone"] and row["referrer_phone"] not in known_referrers:
-            reason = _("The referrer %(phone)s is not a member.") % {"phone": row["referrer_phone"]}
-        elif row["card_no"] and (row["card_no"] not in free_cards or row["card_no"] in cards_taken):
-            reason = _("Card %(card)s is unknown, already issued, or used twice in the file.") % {
-                "card": row["card_no"]
-            }
-        if reason:
-            result.rejected += 1
-            result.problems.append(RowProblem(row["row_no"], reason, _original(values, width)))
-            continue
-        if row["card_no"]:
-            cards_taken.add(row["card_no"])
-        to_open.append(row)
-    if progress:
-        progress(60)
-
-    # 3. Write (nothing on a dry run).
-    if dry_run:
-        result.imported = len(to_open)
-        result.updated = len(updates)
+    resume_after = 0
+    if job is not None:
+        sink = _JobSink(job)
+        resume_after = job.rows_done
+        if resume_after:
+            for name in ("rows_read", "imported", "updated", "rejected", "duplicates"):
+                setattr(result, name, getattr(job, name))
     else:
-        opened = bulk_open_members(rows=to_open, source=source_kind, actor=actor)
-        result.imported = len(opened)
-        skipped = [row for row in to_open if row["phone"] not in opened]
-        for row in skipped:  # became members meanwhile (another import, a till)
-            result.duplicates += 1
-            result.problems.append(
-                RowProblem(row["row_no"], _("Already a member; not changed."), [row["phone"]])
-            )
-        if updates:
-            result.updated = bulk_update_member_profiles(
-                updates=updates, source=source_kind, actor=actor
-            )
-    result.problems.sort(key=lambda problem: problem.row_no)
-    result.seconds = time.monotonic() - started
+        sink = _MemorySink(result)
+    run = _Run(
+        ctx=ctx, columns=columns, width=width, result=result, dry_run=dry_run,
+        update_existing=update_existing, registration_bonus=registration_bonus, actor=actor,
+        source_kind=source_kind,
+    )  # fmt: skip
+    if resume_after:
+        rows = _resume(run, rows, resume_after, sink.rows())
+
+    def commit(chunk, final=False):
+        total = sizes[-1]
+        with transaction.atomic():
+            run.write(chunk, final=final)
+            for problem in chunk.problems:
+                sink.add(problem)
+            sink.flush()
+            for name, n in chunk.counts.items():
+                setattr(result, name, getattr(result, name) + n)
+            if job is not None:
+                _checkpoint(job, result, chunk.last_row, started, total)
+        if progress:
+            progress(min(99, int(chunk.last_row * 100 / total)))
+
+    # Inside a caller's transaction (a test, an admin request) everything stays on its
+    # connection; a job or the command writes from a second thread while this one reads.
+    writer = _Writer(commit) if parallel and not connection.in_atomic_block else None
+    send = writer.put if writer else commit
+    rows_in_chunk, last_row = [], resume_after
+    try:
+        for row_no, values in rows:
+            rows_in_chunk.append((row_no, values))
+            last_row = row_no
+            if len(rows_in_chunk) >= chunk_size:
+                send(run.validate(rows_in_chunk, last_row))
+                rows_in_chunk = []
+        if rows_in_chunk:
+            send(run.validate(rows_in_chunk, last_row))
+    finally:
+        if writer:
+            writer.finish()
+    # Rows whose referrer was neither a member nor earlier in the file: now every row is in.
+    while run.deferred:
+        held, run.deferred = run.deferred, []
+        commit(_Chunk(last_row, held), final=True)
+    result.seconds = time.monotonic() - started + (job.seconds if resume_after else 0)
+    if job is None:
+        result.problems.sort(key=lambda problem: problem.row_no)
     if progress:
         progress(100)
     return result
 
 
-def write_error_report(result: ImportResult, target) -> None:
-    """The rows that were not imported, as .xlsx: Excel row number, reason, original values."""
+def _checkpoint(job, result, last_row, started, total):
+    """The job's counters and resume point, in the chunk's transaction."""
+    job.rows_done = last_row
+    job.progress = min(99, int(last_row * 100 / total))
+    job.heartbeat_at = timezone.now()
+    fields = ["rows_done", "progress", "heartbeat_at"]
+    for name in ("rows_read", "imported", "updated", "rejected", "duplicates"):
+        setattr(job, name, getattr(result, name))
+        fields.append(name)
+    type(job).objects.filter(pk=job.pk).update(**{name: getattr(job, name) for name in fields})
+
+
+def _resume(run, rows, resume_after, problem_rows):
+    """Skip the rows of the committed chunks. Of those, the ones held back for a later
+    referrer were neither imported nor reported: hold them back again."""
+    held = []
+    for row_no, values in rows:
+        if row_no > resume_after:
+            if held:
+                _hold_back_again(run, held, problem_rows)
+                held = []
+            yield row_no, values
+            continue
+        if row_no in problem_rows or _cell(values, run.columns, "referrer_phone") in (None, ""):
+            continue
+        held.append((row_no, values))
+    if held:
+        _hold_back_again(run, held, problem_rows)
+
+
+def _hold_back_again(run, held, problem_rows):
+    clean = []
+    for row_no, values in held:
+        try:
+            row = _clean(values, run.columns, run.ctx)
+        except RowError:
+            continue
+        row["row_no"] = row_no
+        clean.append((row, values))
+    members = _members_by_phone([row["phone"] for row, _values in clean])
+    for row, values in clean:
+        if row["phone"] not in members:
+            run.first_row.setdefault(int(row["phone"]), -row["row_no"])
+            run.deferred.append((row, values))
+
+
+def write_error_report(result: ImportResult, target, problems=None) -> None:
+    """The rows that were not imported, as .xlsx: Excel row number, reason, original values.
+    `problems` (an iterable, e.g. a job's rows) defaults to the result's own."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Errors"))
     sheet.append([_("Row"), _("Reason"), *result.headers])
-    for problem in result.problems:
+    for problem in result.problems if problems is None else problems:
         sheet.append([problem.row_no, problem.reason, *problem.values])
     workbook.save(target)
 

@@ -104,6 +104,13 @@ _DISPLAY_LIMIT = 50
 
 def _strip(value: str) -> str:
     """Strip whitespace and invisible characters from both ends."""
+    if value and not (
+        value[0].isspace()
+        or value[-1].isspace()
+        or value[0] in _INVISIBLE
+        or value[-1] in _INVISIBLE
+    ):
+        return value  # the common case, without the regex (a big import strips millions)
     return _EDGE_JUNK_RE.sub("", value)
 
 

@@ -30,7 +30,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from .normalize import ImportDataError, is_blank_row, normalize_text
 
-__all__ = ["FileReadError", "iter_rows", "read_header"]
+__all__ = ["FileReadError", "count_rows", "iter_rows", "read_header"]
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 CSV_SUFFIXES = frozenset({".csv"})
@@ -67,12 +67,36 @@ def read_header(
     return []
 
 
+def count_rows(source: Source, *, file_format: str | None = None) -> int:
+    """About how many rows a CSV file has, for progress (a quoted cell with a line break counts
+    twice; progress does not mind); 0 for a workbook, whose `iter_rows(on_total=)` tells."""
+    if _detect_format(source, file_format) != "csv" or isinstance(source, io.TextIOBase):
+        return 0
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as binary:
+            return _count_lines(binary)
+    source.seek(0)
+    try:
+        return _count_lines(source)
+    finally:
+        source.seek(0)
+
+
+def _count_lines(binary) -> int:
+    lines = 0
+    while chunk := binary.read(_CHUNK_SIZE):
+        lines += chunk.count(b"\n")
+    return lines
+
+
 def iter_rows(
     source: Source,
     *,
     sheet: int | str = 0,
     file_format: str | None = None,
     skip_blank: bool = True,
+    on_total=None,
+    skip_header: bool = True,
 ) -> Iterator[tuple[int, list]]:
     """Yield ``(excel_row_number, values)`` for every data row after the header.
 
@@ -83,11 +107,16 @@ def iter_rows(
     sniffed from the content. ``sheet`` is a sheet index or name (ignored for
     CSV). Blank rows are skipped unless ``skip_blank`` is False; they still
     count towards the row numbers. CSV rows are padded with ``None`` to the
-    header width so columns can be looked up by index safely.
+    header width so columns can be looked up by index safely. `on_total(rows)` is called with
+    a workbook sheet's height once it is open (for progress). With `skip_header` False the
+    header row comes first (row 1, even when blank): one pass reads both.
     """
-    with contextlib.closing(_iter_all_rows(source, sheet=sheet, file_format=file_format)) as rows:
+    rows = _iter_all_rows(source, sheet=sheet, file_format=file_format, on_total=on_total)
+    with contextlib.closing(rows):
         for row_number, values in rows:
             if row_number == HEADER_ROW:
+                if not skip_header:
+                    yield row_number, values
                 continue
             if skip_blank and is_blank_row(values):
                 continue
@@ -95,11 +124,11 @@ def iter_rows(
 
 
 def _iter_all_rows(
-    source: Source, *, sheet: int | str, file_format: str | None
+    source: Source, *, sheet: int | str, file_format: str | None, on_total=None
 ) -> Iterator[tuple[int, list]]:
     if _detect_format(source, file_format) == "csv":
         return _iter_csv(source)
-    return _iter_excel(source, sheet)
+    return _iter_excel(source, sheet, on_total)
 
 
 # --------------------------------------------------------------------------
@@ -156,13 +185,12 @@ def _peek(source: Source, size: int) -> bytes:
 # --------------------------------------------------------------------------
 
 
-def _iter_excel(source: Source, sheet: int | str) -> Iterator[tuple[int, list]]:
+def _open_workbook(source: Source):
     try:
         if isinstance(source, (str, os.PathLike)):
-            workbook = CalamineWorkbook.from_path(os.fspath(source))
-        else:
-            source.seek(0)
-            workbook = CalamineWorkbook.from_filelike(source)
+            return CalamineWorkbook.from_path(os.fspath(source))
+        source.seek(0)
+        return CalamineWorkbook.from_filelike(source)
     except CalamineError as exc:
         raise FileReadError(
             _("The Excel file cannot be read: %(error)s"),
@@ -170,19 +198,53 @@ def _iter_excel(source: Source, sheet: int | str) -> Iterator[tuple[int, list]]:
             params={"error": str(exc)},
         ) from exc
 
-    with workbook:
-        try:
-            if isinstance(sheet, str):
-                worksheet = workbook.get_sheet_by_name(sheet)
-            else:
-                worksheet = workbook.get_sheet_by_index(sheet)
-        except (CalamineError, IndexError, OverflowError) as exc:
-            raise FileReadError(
-                _("Worksheet %(sheet)s not found."),
-                code="sheet_not_found",
-                params={"sheet": sheet},
-            ) from exc
 
+def _sheet(workbook, sheet):
+    try:
+        if isinstance(sheet, str):
+            return workbook.get_sheet_by_name(sheet)
+        return workbook.get_sheet_by_index(sheet)
+    except (CalamineError, IndexError, OverflowError) as exc:
+        raise FileReadError(
+            _("Worksheet %(sheet)s not found."),
+            code="sheet_not_found",
+            params={"sheet": sheet},
+        ) from exc
+
+
+def _iter_excel(source: Source, sheet: int | str, on_total=None) -> Iterator[tuple[int, list]]:
+    # An .xlsx streams row by row in constant memory (calamine would hold the whole sheet:
+    # ~950 MB at a million rows); anything it does not recognise goes to calamine, which
+    # reads every format and reports what is wrong with a file.
+    stream = _xlsx_stream(source, sheet)
+    if stream is not None:
+        try:
+            yield from stream.rows(on_total)
+        finally:
+            stream.close()
+        return
+    yield from _iter_calamine(source, sheet, on_total)
+
+
+def _xlsx_stream(source: Source, sheet):
+    import zipfile
+
+    from .xlsx_stream import XlsxStream
+
+    try:
+        if not isinstance(source, (str, os.PathLike)):
+            source.seek(0)
+        return XlsxStream(os.fspath(source) if isinstance(source, os.PathLike) else source, sheet)
+    except (KeyError, IndexError, ValueError, OSError, zipfile.BadZipFile):
+        return None
+
+
+def _iter_calamine(source: Source, sheet: int | str, on_total=None):
+    workbook = _open_workbook(source)
+    with workbook:
+        worksheet = _sheet(workbook, sheet)
+        if on_total is not None:
+            on_total(worksheet.height)
         start = worksheet.start
         if start is None:  # the sheet has no cells at all
             return

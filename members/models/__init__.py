@@ -1,13 +1,17 @@
 # One module per aggregate; import every model here so Django and callers find them.
+from .bulk import BulkJob, BulkJobProblem
 from .cards import Card, CardBatch
-from .imports import ImportJob
+from .imports import ImportJob, ImportProblem
 from .member import Member, Tag, mask_phone
 from .tiers import Tier, TierChange
 
 __all__ = [
+    "BulkJob",
+    "BulkJobProblem",
     "Card",
     "CardBatch",
     "ImportJob",
+    "ImportProblem",
     "Member",
     "Tag",
     "Tier",

@@ -5,7 +5,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ImportJob(models.Model):
-    """One member import from the admin: the uploaded file, its progress, counts and report."""
+    """One member import from the admin: the uploaded file, its progress, counts and report.
+
+    A job commits chunk by chunk: `rows_done` is the last Excel row of the last committed
+    chunk, and the counters are those of the committed chunks, so a job whose worker died can
+    resume after that row (see members.importing.jobs: the reaper and the claim).
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -21,12 +26,25 @@ class ImportJob(models.Model):
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
     update_existing = models.BooleanField(_("update existing members"), default=False)
+    registration_bonus = models.BooleanField(
+        _("grant the registration bonus"),
+        default=False,
+        help_text=_(
+            "Migrated members were already members, so by default they get no sign-up bonus. "
+            "Tick to grant the registration bonus in force on the import day, once per member."
+        ),
+    )
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     imported = models.PositiveIntegerField(_("imported"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
     progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    rows_done = models.PositiveIntegerField(
+        _("rows done"), default=0, help_text=_("The last row of the last committed chunk.")
+    )
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     seconds = models.FloatField(_("seconds"), default=0)
     message = models.TextField(_("message"), blank=True)
     report = models.FileField(
@@ -47,6 +65,36 @@ class ImportJob(models.Model):
         verbose_name = _("member import")
         verbose_name_plural = _("member imports")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The reaper looks for running jobs that stopped beating.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status="running"),
+                name="importjob_running_heartbeat",
+            )
+        ]
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"
+
+
+class ImportProblem(models.Model):
+    """A row an import did not take, with why and the cells as the file had them: written with
+    the chunk it belongs to, so a big import keeps only its problem rows, and in the database,
+    so a resumed job still has the problems of the chunks done before it stopped."""
+
+    job = models.ForeignKey(
+        ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="problems"
+    )
+    row_no = models.PositiveIntegerField(_("row"))
+    reason = models.TextField(_("reason"))
+    values = models.JSONField(_("values"), default=list)
+
+    class Meta:
+        verbose_name = _("import problem")
+        verbose_name_plural = _("import problems")
+        ordering = ["job", "row_no", "id"]
+        indexes = [models.Index(fields=["job", "row_no"], name="importproblem_job_row")]
+
+    def __str__(self):
+        return f"{self.row_no}: {self.reason}"

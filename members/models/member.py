@@ -2,7 +2,8 @@ import functools
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models.functions import Right
+from django.db.models import Q
+from django.db.models.functions import ExtractMonth, Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
@@ -131,9 +132,23 @@ class Member(models.Model):
             models.Index(fields=["home_store", "opened_at"]),
             models.Index(fields=["last_visit_at"]),
             models.Index(fields=["phone_last4"], name="member_phone_last4"),
-            models.Index(fields=["name_initials"], name="member_name_initials"),
-            models.Index(fields=["name"], name="member_name"),
+            # Prefix search (name, pinyin initials) is LIKE 'x%': a plain b-tree serves it only
+            # under the C collation, these under any (the phone's unique index has its own).
+            models.Index(
+                fields=["name_initials"],
+                name="member_initials_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["name"], name="member_name_prefix", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["opened_at"], name="member_opened_at"),
+            # The member list's birthday-month and status filters: an index each, so their
+            # counts and row estimates need no scan of the million members.
+            models.Index(ExtractMonth("birthday"), name="member_birthday_month"),
+            models.Index(
+                fields=["status"], name="member_not_active", condition=~Q(status="active")
+            ),
         ]
 
     def __str__(self):

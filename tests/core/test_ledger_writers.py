@@ -87,6 +87,11 @@ from core.sql import insert_sql
 def f(entries):
     sql, params = insert_sql(PointsEntry, entries)
 """,
+    "insert_select_sql of a ledger model": """
+from core.sql import insert_select_sql
+def f():
+    sql, params = insert_select_sql(PointsEntry, select_from="x")
+""",
     "an f-string INSERT": """
 def f(cursor):
     cursor.execute(f"INSERT INTO {PointsEntry._meta.db_table} (points) VALUES (1)")

@@ -20,11 +20,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD")
         parser.add_argument("--chunk-size", type=int, default=1000, help="accounts per chunk")
+        parser.add_argument(
+            "--workers", type=int, default=None, help="threads (default settings.EXPIRY_WORKERS)"
+        )
 
-    def handle(self, *args, as_of=None, chunk_size, **options):
+    def handle(self, *args, as_of=None, chunk_size, workers, **options):
         try:
             totals = expire_points(
-                as_of=as_of or timezone.localdate(), source=Source.COMMAND, chunk_size=chunk_size
+                as_of=as_of or timezone.localdate(),
+                source=Source.COMMAND,
+                chunk_size=chunk_size,
+                workers=workers,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc

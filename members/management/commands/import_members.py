@@ -12,6 +12,8 @@ class Command(BaseCommand):
     Invalid rows are rejected whole and listed (with their Excel row numbers) in the --report
     workbook; phones that are already members are left alone unless --update-existing (which
     changes profile fields, never balances). Running the same file twice imports nothing twice.
+    New members get no registration bonus (they were members of the old system) unless
+    --registration-bonus. The file is read and written in chunks: memory stays flat.
     """
 
     help = "Import members from an Excel (.xlsx) or CSV file."
@@ -25,11 +27,21 @@ class Command(BaseCommand):
             action="store_true",
             help="update the profile (never the balances) of phones that are already members",
         )
+        parser.add_argument(
+            "--registration-bonus",
+            action="store_true",
+            help="grant each new member the registration bonus in force today (off by default: "
+            "migrated members were already members)",
+        )
 
-    def handle(self, *args, file, dry_run, report, update_existing, **options):
+    def handle(self, *args, file, dry_run, report, update_existing, registration_bonus, **options):
         try:
             result = import_members(
-                file, source_kind=Source.COMMAND, dry_run=dry_run, update_existing=update_existing
+                file,
+                source_kind=Source.COMMAND,
+                dry_run=dry_run,
+                update_existing=update_existing,
+                registration_bonus=registration_bonus,
             )
         except (ImportDataError, OSError) as exc:
             raise CommandError(str(getattr(exc, "message", exc))) from exc
