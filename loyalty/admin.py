@@ -60,9 +60,11 @@ class EarningRuleAdmin(HistoryAdmin):
         "end_date",
         "priority",
         "exclusive",
+        "targeted",
         "is_active",
     ]
-    list_filter = ["kind", "is_active", "exclusive"]
+    list_filter = ["kind", "is_active", "exclusive", "targeted"]
+    readonly_fields = ["targeted"]
     search_fields = ["name"]
     filter_horizontal = ["stores", "tiers"]
     fieldsets = [
@@ -77,6 +79,7 @@ class EarningRuleAdmin(HistoryAdmin):
                     "categories",
                     "min_order_amount",
                     ("priority", "exclusive"),
+                    "targeted",
                 ]
             },
         ),
