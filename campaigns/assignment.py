@@ -18,7 +18,8 @@ def bucket(salt, member_id):
 def bucket_sql(salt_param="%s", id_sql="m.id"):
     """The same bucket as an SQL expression over the member id column `id_sql` (the salt is a
     parameter): md5's first 8 hex digits read as an unsigned 32-bit number."""
+    # mod(), not the % operator: the expression goes into parameterized queries.
     return (
-        f"((('x' || substr(md5({salt_param} || ':' || ({id_sql})::text), 1, 8))::bit(32)"
-        f"::bigint) % {BUCKETS})"
+        f"mod(('x' || substr(md5({salt_param} || ':' || ({id_sql})::text), 1, 8))::bit(32)"
+        f"::bigint, {BUCKETS})"
     )

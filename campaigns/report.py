@@ -31,6 +31,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from coupons.models import Coupon
 from loyalty.models import EarningRuleMember, RedemptionRule
@@ -227,7 +228,10 @@ def campaign_report(campaign, *, as_of=None, series=False) -> dict:
     """The report of `campaign` as of `as_of` (default now). Keys: see the module docstring;
     `series` adds, per arm, cumulative sales per member by day since entry (for the chart)."""
     if campaign.status == Campaign.Status.DRAFT or campaign.launched_at is None:
-        raise NotMeasurable()
+        raise NotMeasurable(
+            _("%(code)s has not been launched: there is nothing to measure yet.")
+            % {"code": campaign.code}
+        )
     as_of = as_of or timezone.now()
     params = {"campaign": campaign.pk, "days": campaign.measure_days, "as_of": as_of}
     with connection.cursor() as cursor:

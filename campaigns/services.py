@@ -135,7 +135,7 @@ def launch_campaign(*, campaign, source, actor=None, at=None) -> CampaignRun:
         )
     else:
         # Listing members for a points rule is one INSERT: done here, in the launch's stead.
-        deliver_offers(campaign=campaign, day=day, source=source, actor=actor)
+        deliver_offers(campaign=campaign, day=day, source=source, actor=actor, at=at)
     return run
 
 
@@ -282,7 +282,7 @@ def _treated_ids(campaign, day):
     )
 
 
-def deliver_offers(*, campaign, day, source, actor=None):
+def deliver_offers(*, campaign, day, source, actor=None, at=None):
     """Give the offer to the treatment members who entered on `day`, and only to them: coupons
     of the template for the campaign's occasion of that day (a rerun issues nothing twice), or
     the days of the points multiplier. Then a launching campaign is running. Returns how many
@@ -303,6 +303,7 @@ def deliver_offers(*, campaign, day, source, actor=None):
                 source=source,
                 actor=actor,
                 reference=campaign.code,
+                at=at,
             )
         except CouponNotAvailable:
             # The template went inactive or past its dates since the launch: nobody gets it,
@@ -348,14 +349,15 @@ def run_campaign_day(*, campaign, source, actor=None, at=None) -> CampaignRun:
     day = timezone.localdate(at)
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status != Campaign.Status.RUNNING or locked.schedule != Campaign.Schedule.DAILY:
+        live = (Campaign.Status.RUNNING, Campaign.Status.LAUNCHING)
+        if locked.status not in live or locked.schedule != Campaign.Schedule.DAILY:
             raise CampaignNotRunning()
         if locked.ends_on and day > locked.ends_on:
             raise CampaignNotRunning(_("The last day of entry is past."))
         run = _enrol(locked, day=day, at=at)
         _count(locked)
         locked.save()
-    deliver_offers(campaign=locked, day=day, source=source, actor=actor)
+    deliver_offers(campaign=locked, day=day, source=source, actor=actor, at=at)
     run.refresh_from_db()
     return run
 
@@ -367,7 +369,8 @@ def run_daily_campaigns(*, source, actor=None, at=None):
     day = timezone.localdate(at)
     runs = []
     due = Campaign.objects.filter(
-        status=Campaign.Status.RUNNING, schedule=Campaign.Schedule.DAILY
+        status__in=(Campaign.Status.RUNNING, Campaign.Status.LAUNCHING),
+        schedule=Campaign.Schedule.DAILY,
     ).order_by("pk")
     for campaign in due:
         if campaign.ends_on and day > campaign.ends_on:

@@ -40,9 +40,7 @@ def buy(member, amount, at, *, store=None, coupons=(), category="grocery"):
 
 
 def make_segment(definition, name=None):
-    return save_segment(
-        segment=Segment(name=name or f"人群{next(_codes)}"), definition=definition
-    )
+    return save_segment(segment=Segment(name=name or f"人群{next(_codes)}"), definition=definition)
 
 
 def make_campaign(segment, **fields):
