@@ -112,6 +112,7 @@ def _series_sql():
 def _arm_figures(row):
     _arm, n, buyers, y, yy, x, xx, xy, visits = row
     sums = lift.Sums(n=n, y=float(y), yy=float(yy), x=float(x), xx=float(xx), xy=float(xy))
+    sums.buyers = buyers
     return sums, {
         "members": n,
         "buyers": buyers,
@@ -123,7 +124,9 @@ def _arm_figures(row):
 
 
 def _empty_arm():
-    return lift.Sums(), {
+    empty = lift.Sums()
+    empty.buyers = 0
+    return empty, {
         "members": 0,
         "buyers": 0,
         "conversion": None,
@@ -254,10 +257,12 @@ def campaign_report(campaign, *, as_of=None, series=False) -> dict:
 
     incremental_buyers = incremental_sales = None
     if t["members"] and c["members"]:
-        incremental_buyers = round((t["conversion"] - c["conversion"]) * t["members"], 2)
-        incremental_sales = round(
-            (sums[Arm.TREATMENT].mean_y() - sums[Arm.CONTROL].mean_y()) * t["members"], 2
-        )
+        incremental_buyers = (
+            sums[Arm.TREATMENT].buyers / t["members"] - sums[Arm.CONTROL].buyers / c["members"]
+        ) * t["members"]
+        incremental_sales = (
+            sums[Arm.TREATMENT].mean_y() - sums[Arm.CONTROL].mean_y()
+        ) * t["members"]
     effect = lift.lift(sums[Arm.TREATMENT], sums[Arm.CONTROL])
     srm = lift.srm_p_value(t["members"], c["members"], float(campaign.control_share))
     report = {
@@ -288,8 +293,8 @@ def campaign_report(campaign, *, as_of=None, series=False) -> dict:
         "coupon_value_used": _money(cost),
         "leverage": _rate(driven_sales, cost, 4),
         "arms": arms,
-        "incremental_buyers": incremental_buyers,
-        "incremental_sales": incremental_sales,
+        "incremental_buyers": _round(incremental_buyers, 2),
+        "incremental_sales": _round(incremental_sales, 2),
         "incremental_leverage": (
             _rate(incremental_sales, cost, 4) if incremental_sales is not None else None
         ),
