@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from coupons.models import Coupon
 from loyalty.models import EarningRuleMember, RedemptionRule
+from members.models import Member
 from sales.models import Refund, Sale, SaleCoupon
 
 from . import lift
@@ -60,7 +61,14 @@ def _rate(numerator, denominator, digits=6):
     return round(float(numerator) / float(denominator), digits)
 
 
-def _arms_sql():
+def _scope(column, store_ids):
+    """An SQL condition keeping members of `store_ids` (a store manager's view), or TRUE."""
+    if store_ids is None:
+        return "TRUE"
+    return f"{column} IN (SELECT id FROM {_t(Member)} WHERE home_store_id = ANY(%(stores)s))"
+
+
+def _arms_sql(store_ids=None):
     tz = settings.TIME_ZONE
     return f"""
         WITH cm AS (
@@ -68,6 +76,7 @@ def _arms_sql():
                    LEAST(enrolled_at + make_interval(days => %(days)s), %(as_of)s) AS until
             FROM {_t(CampaignMember)}
             WHERE campaign_id = %(campaign)s AND enrolled_at < %(as_of)s
+              AND {_scope("member_id", store_ids)}
         ), sold AS MATERIALIZED (
             SELECT cm.id AS entry, s.id AS sale_id, s.amount_due,
                    (s.created_at AT TIME ZONE '{tz}')::date AS day
@@ -92,13 +101,14 @@ def _arms_sql():
     """
 
 
-def _series_sql():
+def _series_sql(store_ids=None):
     return f"""
         WITH cm AS (
             SELECT id, member_id, arm, enrolled_at,
                    LEAST(enrolled_at + make_interval(days => %(days)s), %(as_of)s) AS until
             FROM {_t(CampaignMember)}
             WHERE campaign_id = %(campaign)s AND enrolled_at < %(as_of)s
+              AND {_scope("member_id", store_ids)}
         )
         SELECT cm.arm, floor(extract(epoch FROM s.created_at - cm.enrolled_at) / 86400)::int,
                sum(s.amount_due - COALESCE((SELECT sum(r.amount_due) FROM {_t(Refund)} r
@@ -136,7 +146,7 @@ def _empty_arm():
     }
 
 
-def _coupon_figures(campaign, as_of):
+def _coupon_figures(campaign, as_of, store_ids):
     """Issued, used and what the sales that used them paid, for the campaign's coupons (their
     issue keys name the campaign's occasion: "<template>:<member>:campaign:<id>[:<day>]")."""
     pattern = rf"^{campaign.coupon_template_id}:[0-9]+:campaign:{campaign.pk}(:|$)"
@@ -144,7 +154,7 @@ def _coupon_figures(campaign, as_of):
         WITH c AS (
             SELECT id, owner_id, status, issued_at FROM {_t(Coupon)}
             WHERE template_id = %(template)s AND issue_key ~ %(pattern)s
-              AND issued_at < %(as_of)s
+              AND issued_at < %(as_of)s AND {_scope("owner_id", store_ids)}
         ), uses AS (
             SELECT DISTINCT ON (sc.coupon_id) sc.coupon_id, sc.sale_id, sc.discount
             FROM {_t(SaleCoupon)} sc JOIN c ON c.id = sc.coupon_id AND c.status = 'used'
@@ -172,6 +182,7 @@ def _coupon_figures(campaign, as_of):
                 "pattern": pattern,
                 "as_of": as_of,
                 "campaign": campaign.pk,
+                "stores": sorted(store_ids or ()),
             },
         )
         issued, used, value, driven, paid, control = cursor.fetchone()
@@ -183,14 +194,14 @@ def points_per_yuan():
     return rule.points_per_yuan if rule else DEFAULT_POINTS_PER_YUAN
 
 
-def _multiplier_figures(campaign, as_of):
+def _multiplier_figures(campaign, as_of, store_ids):
     """Members given the extra points, those who earned some, what their sales under it paid,
     and the extra points (from each sale's breakdown, the rule's own line)."""
     label = f"rule:{campaign.earning_rule_id}"
     sql = f"""
         WITH t AS (
             SELECT member_id, starts_on, ends_on FROM {_t(EarningRuleMember)}
-            WHERE rule_id = %(rule)s
+            WHERE rule_id = %(rule)s AND {_scope("member_id", store_ids)}
         ), e AS (
             SELECT s.id, s.member_id,
                    s.amount_due - COALESCE((SELECT sum(r.amount_due) FROM {_t(Refund)} r
@@ -220,6 +231,7 @@ def _multiplier_figures(campaign, as_of):
                 "as_of": as_of,
                 "tz": settings.TIME_ZONE,
                 "campaign": campaign.pk,
+                "stores": sorted(store_ids or ()),
             },
         )
         listed, used, paid, extra, control = cursor.fetchone()
@@ -227,18 +239,24 @@ def _multiplier_figures(campaign, as_of):
     return listed, used, cost, used, Decimal(paid), control, int(extra)
 
 
-def campaign_report(campaign, *, as_of=None, series=False) -> dict:
+def campaign_report(campaign, *, as_of=None, series=False, store_ids=None) -> dict:
     """The report of `campaign` as of `as_of` (default now). Keys: see the module docstring;
-    `series` adds, per arm, cumulative sales per member by day since entry (for the chart)."""
+    `series` adds, per arm, cumulative sales per member by day since entry (for the chart);
+    `store_ids` keeps only members of those home stores (a store manager's view of it)."""
     if campaign.status == Campaign.Status.DRAFT or campaign.launched_at is None:
         raise NotMeasurable(
             _("%(code)s has not been launched: there is nothing to measure yet.")
             % {"code": campaign.code}
         )
     as_of = as_of or timezone.now()
-    params = {"campaign": campaign.pk, "days": campaign.measure_days, "as_of": as_of}
+    params = {
+        "campaign": campaign.pk,
+        "days": campaign.measure_days,
+        "as_of": as_of,
+        "stores": sorted(store_ids or ()),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_arms_sql(), params)
+        cursor.execute(_arms_sql(store_ids), params)
         rows = {row[0]: row for row in cursor.fetchall()}
     arms, sums = {}, {}
     for arm in (Arm.TREATMENT, Arm.CONTROL):
@@ -247,11 +265,11 @@ def campaign_report(campaign, *, as_of=None, series=False) -> dict:
 
     extra_points = None
     if campaign.offer == Campaign.Offer.COUPON:
-        issued, used, cost, driven, paid, control_offers = _coupon_figures(campaign, as_of)
+        figures = _coupon_figures(campaign, as_of, store_ids)
+        issued, used, cost, driven, paid, control_offers = figures
     else:
-        issued, used, cost, driven, paid, control_offers, extra_points = _multiplier_figures(
-            campaign, as_of
-        )
+        figures = _multiplier_figures(campaign, as_of, store_ids)
+        issued, used, cost, driven, paid, control_offers, extra_points = figures
     per_driven = paid / driven if driven else None
     driven_sales = (per_driven * driven) if driven else Decimal("0")
 
@@ -260,9 +278,9 @@ def campaign_report(campaign, *, as_of=None, series=False) -> dict:
         incremental_buyers = (
             sums[Arm.TREATMENT].buyers / t["members"] - sums[Arm.CONTROL].buyers / c["members"]
         ) * t["members"]
-        incremental_sales = (
-            sums[Arm.TREATMENT].mean_y() - sums[Arm.CONTROL].mean_y()
-        ) * t["members"]
+        incremental_sales = (sums[Arm.TREATMENT].mean_y() - sums[Arm.CONTROL].mean_y()) * t[
+            "members"
+        ]
     effect = lift.lift(sums[Arm.TREATMENT], sums[Arm.CONTROL])
     srm = lift.srm_p_value(t["members"], c["members"], float(campaign.control_share))
     report = {
@@ -310,7 +328,7 @@ def campaign_report(campaign, *, as_of=None, series=False) -> dict:
     if extra_points is not None:
         report["extra_points"] = extra_points
     if series:
-        report["series"] = _series(campaign, params, arms)
+        report["series"] = _series(campaign, params, arms, store_ids)
     return report
 
 
@@ -318,10 +336,10 @@ def _round(value, digits=6):
     return None if value is None else round(value, digits)
 
 
-def _series(campaign, params, arms):
+def _series(campaign, params, arms, store_ids):
     """{arm: [cumulative sales per member on day 0, 1, … of the window]}."""
     with connection.cursor() as cursor:
-        cursor.execute(_series_sql(), params)
+        cursor.execute(_series_sql(store_ids), params)
         rows = cursor.fetchall()
     days = campaign.measure_days
     daily = {str(arm): [0.0] * days for arm in (Arm.TREATMENT, Arm.CONTROL)}

@@ -117,6 +117,21 @@ def check_campaign(campaign, *, today=None):
         raise InvalidCampaign(fields=errors)
 
 
+@transaction.atomic
+def save_campaign(*, campaign, actor=None) -> Campaign:
+    """Save a draft campaign (what it offers, to whom, how it is measured). A launched campaign
+    is frozen: its audience was drawn with these settings, and its report depends on them."""
+    if campaign.pk is not None:
+        status = Campaign.objects.select_for_update().values_list("status", flat=True)
+        if status.get(pk=campaign.pk) != Campaign.Status.DRAFT:
+            raise CampaignNotLaunchable(_("A launched campaign cannot be changed."))
+    elif campaign.created_by_id is None:
+        campaign.created_by = actor
+    campaign.status = Campaign.Status.DRAFT
+    campaign.save()
+    return campaign
+
+
 def launch_campaign(*, campaign, source, actor=None, at=None) -> CampaignRun:
     """Launch a draft campaign: freeze the segment's definition (with its hash), draw the
     audience and assign each member to treatment or control (set-based), then give the
