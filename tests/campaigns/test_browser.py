@@ -56,9 +56,7 @@ def shoppers(make_member, tiers, chain):
     return members
 
 
-def test_the_segment_editor_shows_the_live_count_as_conditions_change(
-    page, live_server, shoppers
-):
+def test_the_segment_editor_shows_the_live_count_as_conditions_change(page, live_server, shoppers):
     page.goto(f"{live_server.url}/admin/campaigns/segment/add/")
     count = page.locator("#segment-count")
     page.wait_for_function("document.querySelector('#segment-count').textContent === '12'")
