@@ -490,7 +490,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 "day": gettext("Days since entry"),
                 "cumulative": gettext("Cumulative sales per member (yuan)"),
                 "lift": gettext("Lift on sales per member (%)"),
-                "interval": gettext("95% interval"),
+                "interval": gettext("Interval (95%)"),
             },
         }
         scoped = _store_ids(request) is not None

@@ -144,6 +144,7 @@ class CouponTemplateVersion(models.Model):
         decimal_places=2,
         default=ZERO,
         validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("100"))],
+        # xgettext:no-python-format
         help_text=_("10 means 10% off the eligible items."),
     )
     cap = _money(
