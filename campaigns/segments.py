@@ -452,12 +452,15 @@ def sample_members(definition, *, at=None, store_ids=None, size=SAMPLE_SIZE):
 
 
 def describe(definition):
-    """The definition in words, for lists and reports."""
+    """The definition in words, for lists and reports. Reads the definition as stored (saved
+    definitions are canonical), so a list of segments costs no query per row."""
     try:
-        cleaned = clean_definition(definition)
-    except InvalidSegment:
+        node = definition if isinstance(definition, dict) else json.loads(definition or "{}")
+        if not any(key in node for key in ("all", "any", "not")):
+            node = {"all": [node]} if node else {"all": []}
+        text = _describe(node, top=True)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return _("(not valid)")
-    text = _describe(cleaned, top=True)
     return text or _("every active member")
 
 

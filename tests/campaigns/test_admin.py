@@ -265,3 +265,26 @@ def test_the_member_page_shows_the_statistics_panel(client, shoppers, head_offic
 
     assert page.status_code == 200
     assert "stats-panel" in page.content.decode()
+
+
+def test_the_lists_cost_the_same_queries_for_one_row_or_many(
+    client, shoppers, head_office, cash10, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(head_office)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    segment = make_segment({"all": [{"field": "tier", "cmp": "in", "value": ["normal"]}]})
+    make_campaign(segment, coupon_template=cash10)
+    few = [queries(reverse(f"admin:campaigns_{m}_changelist")) for m in ("segment", "campaign")]
+    for _ in range(6):
+        more = make_segment({"any": [{"field": "home_store", "cmp": "in", "value": ["SH001"]}]})
+        make_campaign(more, coupon_template=cash10)
+    many = [queries(reverse(f"admin:campaigns_{m}_changelist")) for m in ("segment", "campaign")]
+    assert many == few
