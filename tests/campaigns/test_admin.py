@@ -288,3 +288,22 @@ def test_the_lists_cost_the_same_queries_for_one_row_or_many(
         make_campaign(more, coupon_template=cash10)
     many = [queries(reverse(f"admin:campaigns_{m}_changelist")) for m in ("segment", "campaign")]
     assert many == few
+
+
+def test_head_office_draws_the_yearly_holdout_once(client, head_office, sh001_manager, chain):
+    from campaigns.models import HoldoutDraw
+
+    client.force_login(head_office)
+    url = reverse("admin:campaigns_holdoutdraw_add")
+
+    drawn = client.post(url, {"year": 2026, "percent": "5"})
+    again = client.post(url, {"year": 2026, "percent": "8"})
+    too_big = client.post(url, {"year": 2027, "percent": "30"})
+
+    assert drawn.status_code == 302
+    assert again.status_code == 200 and too_big.status_code == 200
+    assert list(HoldoutDraw.objects.values_list("year", "percent")) == [(2026, 5)]
+    draw = HoldoutDraw.objects.get()
+    assert len(draw.salt) == 16 and draw.created_by == head_office
+    client.force_login(sh001_manager)
+    assert client.post(url, {"year": 2028, "percent": "5"}).status_code == 403
