@@ -374,7 +374,6 @@ class CampaignMember(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["campaign", "arm", "member"], name="campaignmember_arm"),
             models.Index(fields=["member", "campaign"], name="campaignmember_member"),
         ]
 

@@ -29,7 +29,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,55 +68,82 @@ def _scope(column, store_ids):
     return f"{column} IN (SELECT id FROM {_t(Member)} WHERE home_store_id = ANY(%(stores)s))"
 
 
-def _arms_sql(store_ids=None):
+REPORT_WORK_MEM = "128MB"  # the report's hashes and sorts stay in memory (SET LOCAL)
+
+
+def _sold_sql(store_ids):
+    """Each entry's purchases inside its own window, net of refunds. The scan of sales is also
+    bounded by the campaign's overall window (no entry is older than the launch), so it reads
+    only those weeks of sales."""
+    return f"""
+        SELECT cm.id AS entry, cm.arm, cm.pre_spend, cm.enrolled_at, s.created_at,
+               s.amount_due - COALESCE(r.amount, 0) AS paid
+        FROM {_t(CampaignMember)} cm
+        JOIN {_t(Sale)} s ON s.member_id = cm.member_id
+         AND s.created_at >= cm.enrolled_at
+         AND s.created_at < LEAST(cm.enrolled_at + make_interval(days => %(days)s), %(as_of)s)
+        LEFT JOIN (SELECT sale_id, sum(amount_due) AS amount FROM {_t(Refund)}
+                   WHERE created_at < %(as_of)s GROUP BY sale_id) r ON r.sale_id = s.id
+        WHERE cm.campaign_id = %(campaign)s AND cm.enrolled_at < %(as_of)s
+          AND {_scope("cm.member_id", store_ids)}
+          AND s.created_at >= %(since)s AND s.created_at < %(as_of)s
+    """
+
+
+def _buyers_sql(store_ids):
+    """Per arm, over the entries that bought: count, sums of y, y^2, x*y and visits (days with a
+    purchase). Entries that bought nothing add zero to these sums."""
     tz = settings.TIME_ZONE
     return f"""
-        WITH cm AS (
-            SELECT id, member_id, arm, enrolled_at, pre_spend,
-                   LEAST(enrolled_at + make_interval(days => %(days)s), %(as_of)s) AS until
-            FROM {_t(CampaignMember)}
-            WHERE campaign_id = %(campaign)s AND enrolled_at < %(as_of)s
-              AND {_scope("member_id", store_ids)}
-        ), sold AS MATERIALIZED (
-            SELECT cm.id AS entry, s.id AS sale_id, s.amount_due,
-                   (s.created_at AT TIME ZONE '{tz}')::date AS day
-            FROM cm JOIN {_t(Sale)} s ON s.member_id = cm.member_id
-             AND s.created_at >= cm.enrolled_at AND s.created_at < cm.until
-        ), refunded AS (
-            SELECT r.sale_id, sum(r.amount_due) AS amount FROM {_t(Refund)} r
-            WHERE r.sale_id IN (SELECT sale_id FROM sold) AND r.created_at < %(as_of)s
-            GROUP BY r.sale_id
+        WITH days AS (
+            SELECT entry, arm, pre_spend, (created_at AT TIME ZONE '{tz}')::date AS day,
+                   sum(paid) AS paid
+            FROM ({_sold_sql(store_ids)}) sold
+            GROUP BY entry, arm, pre_spend, day
         ), per AS (
-            SELECT sold.entry, sum(sold.amount_due - COALESCE(refunded.amount, 0)) AS y,
-                   count(DISTINCT sold.day) AS visits
-            FROM sold LEFT JOIN refunded ON refunded.sale_id = sold.sale_id
-            GROUP BY sold.entry
+            SELECT entry, arm, pre_spend, sum(paid) AS y, count(*) AS visits
+            FROM days GROUP BY entry, arm, pre_spend
         )
-        SELECT cm.arm, count(*), count(per.entry),
-               COALESCE(sum(per.y), 0), COALESCE(sum(per.y * per.y), 0),
-               COALESCE(sum(cm.pre_spend), 0), COALESCE(sum(cm.pre_spend * cm.pre_spend), 0),
-               COALESCE(sum(cm.pre_spend * per.y), 0), COALESCE(sum(per.visits), 0)
-        FROM cm LEFT JOIN per ON per.entry = cm.id
-        GROUP BY cm.arm
+        SELECT arm, count(*), COALESCE(sum(y), 0), COALESCE(sum(y * y), 0),
+               COALESCE(sum(pre_spend * y), 0), COALESCE(sum(visits), 0)
+        FROM per GROUP BY arm
+    """
+
+
+def _entries_sql(store_ids):
+    """Per arm, over every entry: count and sums of x and x^2 (x: spend before entry)."""
+    return f"""
+        SELECT arm, count(*), COALESCE(sum(pre_spend), 0),
+               COALESCE(sum(pre_spend * pre_spend), 0)
+        FROM {_t(CampaignMember)} cm
+        WHERE campaign_id = %(campaign)s AND enrolled_at < %(as_of)s
+          AND {_scope("cm.member_id", store_ids)}
+        GROUP BY arm
     """
 
 
 def _series_sql(store_ids=None):
     return f"""
-        WITH cm AS (
-            SELECT id, member_id, arm, enrolled_at,
-                   LEAST(enrolled_at + make_interval(days => %(days)s), %(as_of)s) AS until
-            FROM {_t(CampaignMember)}
-            WHERE campaign_id = %(campaign)s AND enrolled_at < %(as_of)s
-              AND {_scope("member_id", store_ids)}
-        )
-        SELECT cm.arm, floor(extract(epoch FROM s.created_at - cm.enrolled_at) / 86400)::int,
-               sum(s.amount_due - COALESCE((SELECT sum(r.amount_due) FROM {_t(Refund)} r
-                   WHERE r.sale_id = s.id AND r.created_at < %(as_of)s), 0))
-        FROM cm JOIN {_t(Sale)} s ON s.member_id = cm.member_id
-         AND s.created_at >= cm.enrolled_at AND s.created_at < cm.until
+        SELECT arm, floor(extract(epoch FROM created_at - enrolled_at) / 86400)::int, sum(paid)
+        FROM ({_sold_sql(store_ids)}) sold
         GROUP BY 1, 2
     """
+
+
+def _arm_rows(params, store_ids):
+    """{arm: (arm, n, buyers, y, yy, x, xx, xy, visits)}, in one transaction with room for the
+    report's hashes in memory."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        cursor.execute(_entries_sql(store_ids), params)
+        entries = {row[0]: row for row in cursor.fetchall()}
+        cursor.execute(_buyers_sql(store_ids), params)
+        buyers = {row[0]: row for row in cursor.fetchall()}
+    rows = {}
+    for arm, (_arm, n, x, xx) in entries.items():
+        _b, bought, y, yy, xy, visits = buyers.get(arm, (arm, 0, 0, 0, 0, 0))
+        rows[arm] = (arm, n, bought, y, yy, x, xx, xy, visits)
+    return rows
 
 
 def _arm_figures(row):
@@ -253,11 +280,10 @@ def campaign_report(campaign, *, as_of=None, series=False, store_ids=None) -> di
         "campaign": campaign.pk,
         "days": campaign.measure_days,
         "as_of": as_of,
+        "since": campaign.launched_at,
         "stores": sorted(store_ids or ()),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_arms_sql(store_ids), params)
-        rows = {row[0]: row for row in cursor.fetchall()}
+    rows = _arm_rows(params, store_ids)
     arms, sums = {}, {}
     for arm in (Arm.TREATMENT, Arm.CONTROL):
         sums[arm], arms[str(arm)] = _arm_figures(rows[arm]) if arm in rows else _empty_arm()
@@ -338,7 +364,8 @@ def _round(value, digits=6):
 
 def _series(campaign, params, arms, store_ids):
     """{arm: [cumulative sales per member on day 0, 1, … of the window]}."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         cursor.execute(_series_sql(store_ids), params)
         rows = cursor.fetchall()
     days = campaign.measure_days

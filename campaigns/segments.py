@@ -20,6 +20,7 @@ checkout keeps; the others read the nightly statistics.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,8 @@ from stores.models import Store
 from .models import LapseStage, MemberStats, RfmCell
 from .statistics import lapse_case_sql
 
+_STORE = re.compile(r"\bst\.")
+_STATS = re.compile(r"\bs\.")
 MAX_DEPTH = 6
 MAX_CONDITIONS = 60
 SAMPLE_SIZE = 20
@@ -393,19 +396,25 @@ def compile_definition(definition, *, at=None):
     return sql, compiler.params
 
 
-def from_sql():
-    return (
-        f'FROM "{Member._meta.db_table}" m '
-        f'JOIN "{Store._meta.db_table}" st ON st.id = m.home_store_id '
-        f'LEFT JOIN "{MemberStats._meta.db_table}" s ON s.member_id = m.id'
-    )
+def from_sql(stores=True, stats=True):
+    """FROM the members, with their home store (`st`) and statistics (`s`) when needed."""
+    sql = f'FROM "{Member._meta.db_table}" m'
+    if stores:
+        sql += f' JOIN "{Store._meta.db_table}" st ON st.id = m.home_store_id'
+    if stats:
+        sql += f' LEFT JOIN "{MemberStats._meta.db_table}" s ON s.member_id = m.id'
+    return sql
 
 
 def members_sql(definition, *, at=None, store_ids=None, select="m.id"):
     """(SQL, params) selecting `select` for each active member the definition matches (only
-    those whose home store is in `store_ids`, when given)."""
+    those whose home store is in `store_ids`, when given). The store and the statistics are
+    joined only when a condition reads them: a million-member launch skips what it need not
+    read."""
     condition, params = compile_definition(definition, at=at)
-    sql = f"SELECT {select} {from_sql()} WHERE m.status = %s AND {condition}"
+    used = f"{select} {condition}"
+    tables = from_sql(stores=bool(_STORE.search(used)), stats=bool(_STATS.search(used)))
+    sql = f"SELECT {select} {tables} WHERE m.status = %s AND {condition}"
     params = [Member.Status.ACTIVE, *params]
     if store_ids is not None:
         sql += " AND m.home_store_id = ANY(%s)"

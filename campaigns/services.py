@@ -235,10 +235,12 @@ def _enrol(campaign, *, day, at) -> CampaignRun:
                    COALESCE(pre.spend, 0)
             FROM (SELECT cand.id, {bucket_sql("%s", "cand.id")} AS b
                   FROM cand WHERE NOT cand.held) a
-            LEFT JOIN LATERAL (
-                SELECT sum(s.amount_due) AS spend FROM "{sale}" s
-                WHERE s.member_id = a.id AND s.created_at >= %s AND s.created_at < %s
-            ) pre ON true
+            LEFT JOIN (
+                SELECT s.member_id, sum(s.amount_due) AS spend FROM "{sale}" s
+                WHERE s.created_at >= %s AND s.created_at < %s
+                  AND s.member_id IN (SELECT cand.id FROM cand WHERE NOT cand.held)
+                GROUP BY s.member_id
+            ) pre ON pre.member_id = a.id
             ORDER BY a.id
             ON CONFLICT (campaign_id, member_id, enrolled_on) DO NOTHING
             RETURNING arm
