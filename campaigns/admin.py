@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
@@ -132,6 +131,8 @@ class SegmentAdmin(admin.ModelAdmin):
         ]
 
     def render_change_form(self, request, context, *args, **kwargs):
+        obj = kwargs.get("obj")
+        context["definition"] = (obj.definition if obj is not None else None) or {"all": []}
         context["catalog"] = segments.catalog()
         context["preview_url"] = reverse("admin:campaigns_segment_preview")
         context["editor_labels"] = {
@@ -335,10 +336,22 @@ class CampaignAdmin(admin.ModelAdmin):
             fieldsets.append((_("Launch"), {"fields": self.frozen}))
         return fieldsets
 
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return False  # frozen at launch: its page is read-only
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.status != Campaign.Status.DRAFT:
             return False  # its members and report stay
         return super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Launching and finishing are head office's, whatever the state of the page's form.
+        can_manage = super().has_change_permission(request)
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "can_manage": can_manage}
+        )
 
     def save_model(self, request, obj, form, change):
         save_campaign(campaign=obj, actor=request.user)
@@ -347,11 +360,7 @@ class CampaignAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:pk>/launch/", view(self.launch_view), name="campaigns_campaign_launch"),
-            path(
-                "<int:pk>/finish/",
-                view(require_POST(self.finish_view)),
-                name="campaigns_campaign_finish",
-            ),
+            path("<int:pk>/finish/", view(self.finish_view), name="campaigns_campaign_finish"),
             path("<int:pk>/report/", view(self.report_view), name="campaigns_campaign_report"),
             path(
                 "<int:pk>/report/export/",
@@ -438,9 +447,17 @@ class CampaignAdmin(admin.ModelAdmin):
         )
 
     def finish_view(self, request, pk):
+        """GET asks to confirm; POST finishes (no one enters any more)."""
         if not self.has_change_permission(request):
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method != "POST":
+            return self._page(
+                request,
+                "admin/campaigns/campaign/finish.html",
+                campaign,
+                gettext("Finish %(campaign)s") % {"campaign": campaign},
+            )
         try:
             finish_campaign(campaign=campaign, source=Source.ADMIN, actor=request.user)
         except DomainError as exc:

@@ -74,6 +74,11 @@ class Sums:
         return (self.xy - self.x * self.y / self.n) / (self.n - 1)
 
 
+def sd_from_sums(total, squares, n):
+    """The sample standard deviation from n, the sum and the sum of squares."""
+    return _var(total, squares, n) ** 0.5
+
+
 def _var(total, squares, n):
     if n < 2:
         return 0.0

@@ -442,7 +442,7 @@ def plan_campaign(*, segment, control_percent, measure_days, respect_holdout=Tru
         matched, n, total, squares = cursor.fetchone()
     total, squares = float(total), float(squares)
     mean = total / n if n else 0.0
-    sd = lift._var(total, squares, n) ** 0.5
+    sd = lift.sd_from_sums(total, squares, n)
     share = float(Decimal(str(control_percent)) / 100)
     control = round(n * share)
     return {

@@ -183,14 +183,12 @@ def test_managers_cannot_launch_or_finish(client, shoppers, sh001_manager, cash1
     campaign = make_campaign(make_segment({"all": []}), coupon_template=cash10)
     client.force_login(sh001_manager)
 
-    assert (
-        client.get(reverse("admin:campaigns_campaign_launch", args=[campaign.pk])).status_code
-        == 403
-    )
-    assert (
-        client.post(reverse("admin:campaigns_campaign_finish", args=[campaign.pk])).status_code
-        == 403
-    )
+    launch = reverse("admin:campaigns_campaign_launch", args=[campaign.pk])
+    finish = reverse("admin:campaigns_campaign_finish", args=[campaign.pk])
+    assert client.get(launch).status_code == 403
+    assert client.post(launch).status_code == 403
+    assert client.get(finish).status_code == 403
+    assert client.post(finish).status_code == 403
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT
 
@@ -200,10 +198,34 @@ def test_a_launched_campaign_cannot_be_edited(client, shoppers, head_office, cas
     launch_campaign(campaign=campaign, source=Source.ADMIN, at=NOW)
     client.force_login(head_office)
 
-    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    page = client.get(url)
+    changed = client.post(url, {"code": campaign.code, "name": "改了", "control_percent": "50"})
 
     assert page.status_code == 200
     assert "control_percent" not in page.context["adminform"].form.fields
+    assert b"report-link" in page.content and b"finish-link" in page.content
+    assert changed.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.name != "改了" and campaign.control_percent == 10
+
+
+def test_head_office_finishes_a_campaign_after_confirming(client, shoppers, head_office, cash10):
+    campaign = make_campaign(make_segment({"all": []}), coupon_template=cash10)
+    launch_campaign(campaign=campaign, source=Source.ADMIN, at=NOW)
+    client.force_login(head_office)
+    url = reverse("admin:campaigns_campaign_finish", args=[campaign.pk])
+
+    confirm = client.get(url)
+    campaign.refresh_from_db()
+    assert confirm.status_code == 200 and campaign.status == Campaign.Status.LAUNCHING
+    finished = client.post(url)
+    again = client.post(url, follow=True)
+
+    assert finished.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.FINISHED
+    assert again.status_code == 200 and list(again.context["messages"])
 
 
 @pytest.fixture

@@ -23,26 +23,37 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(live_server, head_office, monkeypatch):
-    """A chromium page logged in as head office (the session of Django's test client)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
     assert shutil.which(CHROMIUM), "Debian's chromium is required (bin/services installs it)"
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # meanwhile are plain synchronous ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    client = Client()
-    client.force_login(head_office)
-    session = client.cookies["sessionid"].value
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        yield tab
+        yield browser
         browser.close()
+
+
+def logged_in(browser, live_server, user):
+    """A chromium page with `user`'s session (made by Django's test client)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    return tab
+
+
+@pytest.fixture
+def page(browser, live_server, head_office):
+    return logged_in(browser, live_server, head_office)
 
 
 @pytest.fixture
@@ -114,7 +125,6 @@ def test_the_report_draws_its_charts_and_warns_on_a_broken_split(
         arm="treatment").count())  # fmt: skip
     charts = json.loads(page.locator("#campaign-charts").text_content())
     assert len(charts["series"]["treatment"]) == campaign.measure_days
-    page.screenshot(path="/tmp/campaign-report.png", full_page=True)
 
     # Most of the treatment arm vanishes: the page must say the split is broken.
     treated = CampaignMember.objects.filter(campaign=campaign, arm="treatment")
@@ -122,3 +132,17 @@ def test_the_report_draws_its_charts_and_warns_on_a_broken_split(
     Campaign.objects.filter(pk=campaign.pk).update(control_percent=Decimal("5"))
     page.goto(url)
     page.wait_for_selector("#srm-warning")
+
+
+def test_a_manager_sees_a_segments_count_of_their_own_stores(
+    browser, live_server, shoppers, sh001_manager
+):
+    segment = make_segment({"all": [{"field": "store_kind", "cmp": "in", "value": ["direct"]}]})
+    tab = logged_in(browser, live_server, sh001_manager)
+
+    tab.goto(f"{live_server.url}/admin/campaigns/segment/{segment.pk}/change/")
+
+    tab.wait_for_function("document.querySelector('#segment-count').textContent === '6'")
+    assert tab.locator("input[name=_save]").count() == 0  # view only
+    stores = tab.locator("#segment-sample tbody tr td:nth-child(4)").all_text_contents()
+    assert set(stores) == {"SH001"}

@@ -5,8 +5,14 @@
   "use strict";
 
   var root = document.getElementById("segment-editor");
+  if (!root) return;
+  // Without the form field (a user who may only view segments) the page still shows who the
+  // segment matches, from the definition as saved; nothing can be edited.
   var input = document.getElementById("id_definition");
-  if (!root || !input) return;
+  var readOnly = !input;
+  if (readOnly) {
+    input = { value: document.getElementById("segment-definition").textContent };
+  }
   var catalog = JSON.parse(document.getElementById("segment-catalog").textContent);
   var labels = JSON.parse(document.getElementById("segment-labels").textContent);
   var fields = {};
@@ -183,7 +189,7 @@
   var timer = null;
   var asked = 0;
   function sync() {
-    input.value = JSON.stringify(toJSON(tree));
+    if (!readOnly) input.value = JSON.stringify(toJSON(tree));
     clearTimeout(timer);
     timer = setTimeout(preview, 350);
   }
@@ -222,6 +228,11 @@
     });
   }
 
-  render();
-  sync();
+  if (readOnly) {
+    root.style.display = "none";
+    preview();
+  } else {
+    render();
+    sync();
+  }
 })();
