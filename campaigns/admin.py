@@ -94,9 +94,13 @@ class SegmentAdmin(admin.ModelAdmin):
     form = SegmentForm
     list_display = ["name", "described", "description", "updated_at", "export_link"]
     search_fields = ["name"]
-    readonly_fields = ["definition_hash", "updated_at"]
-    fields = ["name", "description", "definition", "definition_hash", "updated_at"]
+    readonly_fields = ["described", "definition_hash", "updated_at"]
     change_form_template = "admin/campaigns/segment/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["name", "description", "described", "definition_hash", "updated_at"]
+        return ["name", "description", "definition", "definition_hash", "updated_at"]
 
     @admin.display(description=_("conditions"))
     def described(self, segment):
