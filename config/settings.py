@@ -209,6 +209,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {}  # apps add their schedules in their AppConfig.ready()
 
+# --- Campaigns: when a member is lapsing (预警), dormant (沉睡) or lost (流失). A member is in a
+# stage when the days since their last visit exceed max(floor, k x their own median days between
+# visits): a weekly shopper is flagged at about three weeks, a monthly one at about three months.
+# Members with fewer than two visits count as having CAMPAIGNS_UNKNOWN_GAP_DAYS between visits.
+CAMPAIGNS_LAPSE = {
+    "warning": {"k": env.float("CAMPAIGNS_LAPSE_WARNING_K", default=3.0),
+                "floor": env.int("CAMPAIGNS_LAPSE_WARNING_FLOOR", default=14)},
+    "dormant": {"k": env.float("CAMPAIGNS_LAPSE_DORMANT_K", default=6.0),
+                "floor": env.int("CAMPAIGNS_LAPSE_DORMANT_FLOOR", default=60)},
+    "lost": {"k": env.float("CAMPAIGNS_LAPSE_LOST_K", default=12.0),
+             "floor": env.int("CAMPAIGNS_LAPSE_LOST_FLOOR", default=180)},
+}  # fmt: skip
+CAMPAIGNS_UNKNOWN_GAP_DAYS = env.int("CAMPAIGNS_UNKNOWN_GAP_DAYS", default=30)
+
 # --- Django REST framework (till API)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -138,9 +138,11 @@ class EarningRuleAdmin(HistoryAdmin):
         "end_date",
         "priority",
         "exclusive",
+        "targeted",
         "is_active",
     ]
-    list_filter = ["kind", "is_active", "exclusive"]
+    list_filter = ["kind", "is_active", "exclusive", "targeted"]
+    readonly_fields = ["targeted"]
     search_fields = ["name"]
     filter_horizontal = ["stores", "tiers"]
     fieldsets = [
@@ -155,6 +157,7 @@ class EarningRuleAdmin(HistoryAdmin):
                     "categories",
                     "min_order_amount",
                     ("priority", "exclusive"),
+                    "targeted",
                 ]
             },
         ),

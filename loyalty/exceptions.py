@@ -78,3 +78,9 @@ class ExpiryAlreadyRunning(DomainError):
     code = "expiry_running"
     status = 409
     default_message = _("Another points expiry run is in progress.")
+
+
+class InvalidRule(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("The rule is not valid.")

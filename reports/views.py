@@ -44,6 +44,21 @@ def menu(user):
         }
         for report in REPORTS
     ]
+    if user.has_perm("campaigns.view_campaign"):
+        # The campaign reports live with their campaigns; the menu leads to the list of them.
+        items.append(
+            {
+                "slug": "campaigns",
+                "title": str(_("Campaign results")),
+                "description": str(
+                    _(
+                        "What each campaign earned against its control group: usage rate, "
+                        "driven sales, incremental sales with their interval."
+                    )
+                ),
+                "url": reverse("admin:campaigns_campaign_changelist"),
+            }
+        )
     return items
 
 

@@ -138,7 +138,7 @@ def _plan(
     ]
     offsets = allocate_money(offset, eligible_weights)
     points_shares = allocate(redeem_points, eligible_weights)
-    rules = earning_rules_for(store=store, tier=tier, at=at, book=book)
+    rules = earning_rules_for(store=store, tier=tier, at=at, book=book, member_id=member.pk)
     basis = [
         {"category": ln["category"], "basis": ln["amount"] - off}
         for ln, off in zip(lines, offsets, strict=True)

@@ -128,6 +128,14 @@ class EarningRule(RuleWindow):
             "(the lines of its categories, or the order); otherwise rules add up."
         ),
     )
+    # A promotion for some members only (a campaign's treatment arm: "double points for you
+    # this fortnight"): only the members listed in EarningRuleMember earn by it, each on the
+    # days listed for them. Set by the service that creates it, never in the admin.
+    targeted = models.BooleanField(
+        _("listed members only"),
+        default=False,
+        help_text=_("Only the members a campaign listed for it earn by it, on their days."),
+    )
 
     # Who changed it, where and why (django-simple-history; shown on its admin page).
     history = HistoricalRecords(bases=[HistorySource], m2m_fields=["stores", "tiers"])
@@ -148,6 +156,34 @@ class EarningRule(RuleWindow):
     def covers(self, category):
         codes = parse_codes(self.categories)
         return not codes or category in codes
+
+
+class EarningRuleMember(models.Model):
+    """A member a targeted earning rule applies to, and the days it applies for them.
+
+    Not a many-to-many field of the rule on purpose: the rule book loads every rule's links
+    into each process, and a campaign lists a million members here; a checkout asks for its
+    own member's rows only, and only while a targeted rule is in force."""
+
+    rule = models.ForeignKey(
+        EarningRule, verbose_name=_("earning rule"), on_delete=models.PROTECT, related_name="+"
+    )
+    member = models.ForeignKey(
+        "members.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="+"
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"), help_text=_("Inclusive."))
+
+    class Meta:
+        verbose_name = _("member of a targeted rule")
+        verbose_name_plural = _("members of targeted rules")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "member"], name="earningrulemember_unique"),
+        ]
+        indexes = [models.Index(fields=["member", "rule"], name="earningrulemember_member")]
+
+    def __str__(self):
+        return f"{self.rule_id}/{self.member_id} {self.starts_on}..{self.ends_on}"
 
 
 class RedemptionRule(RuleWindow):

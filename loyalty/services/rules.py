@@ -17,12 +17,26 @@ from django.utils import timezone
 
 from core.money import CENT, ZERO, allocate, allocate_money  # noqa: F401  (used by callers)
 from loyalty import rulebook
-from loyalty.models import EarningRule
+from loyalty.models import EarningRule, EarningRuleMember
 
 
-def earning_rules_for(*, store, tier, at, book=None):
-    """Active earning rules for this store, tier and day (weekday and hours checked later)."""
-    return (book or rulebook.get()).earning_rules(store=store, tier=tier, at=at)
+def earning_rules_for(*, store, tier, at, book=None, member_id=None):
+    """Active earning rules for this store, tier and day (weekday and hours checked later).
+    A targeted rule (a campaign's promotion) counts only for a member listed for it on this
+    day: one indexed query, made only while such a rule is in force."""
+    rules = (book or rulebook.get()).earning_rules(store=store, tier=tier, at=at)
+    targeted = [rule.pk for rule in rules if rule.targeted]
+    if not targeted:
+        return rules
+    listed = set()
+    if member_id is not None:
+        day = timezone.localtime(at).date()
+        listed = set(
+            EarningRuleMember.objects.filter(
+                member_id=member_id, rule_id__in=targeted, starts_on__lte=day, ends_on__gte=day
+            ).values_list("rule_id", flat=True)
+        )
+    return [rule for rule in rules if not rule.targeted or rule.pk in listed]
 
 
 def redemption_rule_for(*, store, at, book=None):

@@ -203,6 +203,9 @@ def test_the_reports_menu_links_every_report(client, head_office, activity):
 
     for slug in SLUGS:
         assert f'data-report="{slug}"' in html
+    # the campaign reports join the menu: it leads to the campaign list, each with its report
+    assert 'data-report="campaigns"' in html
+    assert reverse("admin:campaigns_campaign_changelist") in html
 
 
 def test_head_office_closes_a_finished_month_from_the_report(client, head_office, activity):
