@@ -25,31 +25,44 @@ def _with_store_ids(coupons):
     return coupons
 
 
-def held(member, *, at=None):
-    """The member's coupons usable now or later, soonest to expire first."""
+def held_summaries(member, *, at=None):
+    """The member's coupons usable now or later, soonest to expire first, as the till's lookup
+    lists them (API.md): only the columns it shows, no model instances (a member may hold
+    dozens, and every lookup lists them)."""
     if member is None:
         return []
     at = at or timezone.now()
-    found = list(
+    rows = (
         Coupon.objects.filter(
             owner=member,
             status=Coupon.Status.AVAILABLE,
             valid_until__gt=at - timezone.timedelta(seconds=1),
         )
-        .select_related("template", "version")
         .order_by("valid_until", "pk")
+        .values_list(
+            "code",
+            "template__name",
+            "version__kind",
+            "version__face_value",
+            "version__threshold",
+            "valid_from",
+            "valid_until",
+        )
     )
-    return _with_store_ids(found)
+    keys = ("code", "name", "kind", "face_value", "threshold", "valid_from", "expires_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def for_basket(member, asked, *, at=None):
+def for_basket(member, asked, *, at=None, mine=True):
     """(the member's coupons, the coupons of the codes asked for, the codes as asked): one
-    query for both. A code that cannot be a coupon code is not looked up at all."""
+    query for both. A code that cannot be a coupon code is not looked up at all. With
+    mine=False (a sale: it uses only what it asks for) the member's other coupons are not read
+    and the first item is empty."""
     at = at or timezone.now()
     asked = [str(code).strip() for code in asked]
     lookup = [coupon_codes.normalize(code) for code in asked if coupon_codes.check_printed(code)]
     condition = Q(code__in=lookup)
-    if member is not None:
+    if member is not None and mine:
         condition |= Q(
             owner=member,
             status=Coupon.Status.AVAILABLE,
@@ -61,9 +74,9 @@ def for_basket(member, asked, *, at=None):
         .order_by("valid_until", "pk")
     )
     _with_store_ids(found)
-    mine = [c for c in found if member is not None and c.owner_id == member.pk
+    held = [c for c in found if mine and member is not None and c.owner_id == member.pk
             and c.status == Coupon.Status.AVAILABLE]  # fmt: skip
-    return mine, [c for c in found if c.code in lookup], asked
+    return held, [c for c in found if c.code in lookup], asked
 
 
 def template_count_differences():

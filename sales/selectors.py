@@ -4,7 +4,7 @@ in the app that orchestrates the checkout)."""
 from django.utils import timezone
 
 from countcards.selectors import usable_count_cards
-from coupons.selectors import held as held_coupons
+from coupons.selectors import held_summaries
 from loyalty.models import PointsAccount, PointsLot
 from wallet.selectors import stored_value_of
 
@@ -36,7 +36,7 @@ def member_summary(member, *, full_phone=False):
         "points": account.balance if account else 0,
         "points_expiring": expiring,
         "stored_value": str(stored_value_of(member.pk)),
-        "coupons": [coupon_summary(c) for c in held_coupons(member)],
+        "coupons": held_summaries(member),
         "count_cards": usable_count_cards(member),
         "status": member.status,
     }
@@ -49,20 +49,6 @@ def sale_of(store, receipt_no):
         .filter(store=store, receipt_no=receipt_no)
         .first()
     )
-
-
-def coupon_summary(coupon):
-    """A coupon as the till's lookup lists it (API.md)."""
-    version = coupon.version
-    return {
-        "code": coupon.code,
-        "name": coupon.template.name,
-        "kind": version.kind,
-        "face_value": version.face_value,
-        "threshold": version.threshold,
-        "valid_from": coupon.valid_from,
-        "expires_at": coupon.valid_until,
-    }
 
 
 def used_coupons_without_a_sale():

@@ -610,7 +610,9 @@ def _coupons_for_sale(*, store, member, lines, coupon_codes, at):
         return [], [ZERO] * len(lines)
     if len({normalize_code(code) for code in coupon_codes}) != len(coupon_codes):
         raise InvalidSale(fields={"coupon_codes": [_("A coupon code is listed twice.")]})
-    _mine, asked_coupons, asked = coupon_selectors.for_basket(member, coupon_codes, at=at)
+    _none, asked_coupons, asked = coupon_selectors.for_basket(
+        member, coupon_codes, at=at, mine=False
+    )
     outcomes, per_line = coupon_terms.apply(
         asked_coupons, lines=lines, member=member, store=store, at=at, asked=asked
     )
