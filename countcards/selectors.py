@@ -2,10 +2,11 @@
 
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+
+from core.sql import column, table
 
 from .exceptions import CountCardNotFound
-from .models import CountCardEntry, MemberCountCard
+from .models import CountCardEntry, CountCardPackage, MemberCountCard
 
 
 def count_card_ledger_differences():
@@ -28,25 +29,37 @@ def count_card_ledger_differences():
     )
 
 
-def usable_count_cards(member, *, at=None):
-    """The member's count cards with visits left and not expired, soonest to expire first."""
-    cards = (
-        MemberCountCard.objects.filter(
-            member=member, visits_left__gt=0, expires_at__gt=at or timezone.now()
-        )
-        .select_related("package")
-        .order_by("expires_at", "pk")
-    )
-    return [
-        {
-            "id": card.pk,
-            "package": card.package.code,
-            "name": card.package.name,
-            "visits_left": card.visits_left,
-            "expires_at": card.expires_at.isoformat(),
-        }
-        for card in cards
+# What the till's lookup shows of each usable count card (API.md), in this order.
+TILL_COUNT_CARD_KEYS = ("id", "package", "name", "visits_left", "expires_at")
+
+
+def till_summary_sql():
+    """The count-card part of the till's view of a member (sales.selectors.member_summary), as
+    a LATERAL subquery over `m.id` and `%(now)s`: one array per key of TILL_COUNT_CARD_KEYS,
+    the cards with visits left and not expired, soonest to expire first."""
+    M, P = MemberCountCard, CountCardPackage
+    expires = f"k.{column(M, 'expires_at')}"
+    parts = [
+        "k.id",
+        f"p.{column(P, 'code')}",
+        f"p.{column(P, 'name')}",
+        f"k.{column(M, 'visits_left')}",
+        expires,
     ]
+    names = [f"card_{key}" for key in TILL_COUNT_CARD_KEYS]
+    arrays = ", ".join(
+        f"array_agg({part} ORDER BY {expires}, k.id) AS {name}"
+        for part, name in zip(parts, names, strict=True)
+    )
+    return (
+        f"""CROSS JOIN LATERAL (
+            SELECT {arrays}
+            FROM {table(M)} k JOIN {table(P)} p ON p.id = k.{column(M, "package")}
+            WHERE k.{column(M, "member")} = m.id AND k.{column(M, "visits_left")} > 0
+              AND {expires} > %(now)s
+        ) count_cards""",
+        names,
+    )
 
 
 def count_card_of(member, card_id):

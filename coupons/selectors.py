@@ -3,8 +3,10 @@
 from django.db.models import Q
 from django.utils import timezone
 
+from core.sql import column, table
+
 from . import codes as coupon_codes
-from .models import Coupon, CouponTemplateVersion
+from .models import Coupon, CouponTemplate, CouponTemplateVersion
 
 
 def _with_store_ids(coupons):
@@ -25,32 +27,41 @@ def _with_store_ids(coupons):
     return coupons
 
 
-def held_summaries(member, *, at=None):
-    """The member's coupons usable now or later, soonest to expire first, as the till's lookup
-    lists them (API.md): only the columns it shows, no model instances (a member may hold
-    dozens, and every lookup lists them)."""
-    if member is None:
-        return []
-    at = at or timezone.now()
-    rows = (
-        Coupon.objects.filter(
-            owner=member,
-            status=Coupon.Status.AVAILABLE,
-            valid_until__gt=at - timezone.timedelta(seconds=1),
-        )
-        .order_by("valid_until", "pk")
-        .values_list(
-            "code",
-            "template__name",
-            "version__kind",
-            "version__face_value",
-            "version__threshold",
-            "valid_from",
-            "valid_until",
-        )
+# What the till's lookup shows of each coupon a member holds (API.md), in this order.
+TILL_COUPON_KEYS = ("code", "name", "kind", "face_value", "threshold", "valid_from", "expires_at")
+
+
+def till_summary_sql():
+    """The coupons part of the till's view of a member (sales.selectors.member_summary), as a
+    LATERAL subquery over `m.id` and `%(now)s`: one array per key of TILL_COUPON_KEYS, the
+    coupons usable now or later, soonest to expire first."""
+    C, T, V = Coupon, CouponTemplate, CouponTemplateVersion
+    until = f"c.{column(C, 'valid_until')}"
+    parts = [
+        f"c.{column(C, 'code')}",
+        f"t.{column(T, 'name')}",
+        f"v.{column(V, 'kind')}",
+        f"v.{column(V, 'face_value')}",
+        f"v.{column(V, 'threshold')}",
+        f"c.{column(C, 'valid_from')}",
+        until,
+    ]
+    names = [f"coupon_{key}" for key in TILL_COUPON_KEYS]
+    arrays = ", ".join(
+        f"array_agg({part} ORDER BY {until}, c.id) AS {name}"
+        for part, name in zip(parts, names, strict=True)
     )
-    keys = ("code", "name", "kind", "face_value", "threshold", "valid_from", "expires_at")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return (
+        f"""CROSS JOIN LATERAL (
+            SELECT {arrays}
+            FROM {table(C)} c
+            JOIN {table(T)} t ON t.id = c.{column(C, "template")}
+            JOIN {table(V)} v ON v.id = c.{column(C, "version")}
+            WHERE c.{column(C, "owner")} = m.id AND c.{column(C, "status")} = '{C.Status.AVAILABLE}'
+              AND {until} > %(now)s - interval '1 second'
+        ) coupons""",
+        names,
+    )
 
 
 def for_basket(member, asked, *, at=None, mine=True):

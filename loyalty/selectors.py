@@ -3,6 +3,8 @@
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from core.sql import column, table
+
 from .models import PointsAccount, PointsEntry, PointsLot
 
 
@@ -76,4 +78,28 @@ def open_lots(member):
         PointsLot.objects.filter(account__member=member, remaining__gt=0).order_by(
             F("expires_at").asc(nulls_last=True), "id"
         )
+    )
+
+
+def till_summary_sql():
+    """The points part of the till's view of a member (sales.selectors.member_summary), as a
+    LATERAL subquery over `m.id` and `%(now)s`: the balance, and the five lots that expire
+    soonest as two arrays in the same order (points, expiry)."""
+    remaining, expires = column(PointsLot, "remaining"), column(PointsLot, "expires_at")
+    return (
+        f"""LEFT JOIN LATERAL (
+            SELECT a.{column(PointsAccount, "balance")} AS points_balance,
+                   soonest.lot_points, soonest.lot_expires
+            FROM {table(PointsAccount)} a
+            CROSS JOIN LATERAL (
+                SELECT array_agg(x.{remaining} ORDER BY x.{expires}, x.id) AS lot_points,
+                       array_agg(x.{expires} ORDER BY x.{expires}, x.id) AS lot_expires
+                FROM (SELECT l.id, l.{remaining}, l.{expires} FROM {table(PointsLot)} l
+                      WHERE l.{column(PointsLot, "account")} = a.id AND l.{remaining} > 0
+                        AND l.{expires} > %(now)s
+                      ORDER BY l.{expires}, l.id LIMIT 5) x
+            ) soonest
+            WHERE a.{column(PointsAccount, "member")} = m.id
+        ) points ON true""",
+        ["points_balance", "lot_points", "lot_expires"],
     )

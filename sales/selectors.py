@@ -1,43 +1,73 @@
 """Reusable reads of sales, and the till's view of a member (it reads every ledger, so it lives
 in the app that orchestrates the checkout)."""
 
+from decimal import Decimal
+
+from django.db import connection
 from django.utils import timezone
 
-from countcards.selectors import usable_count_cards
-from coupons.selectors import held_summaries
-from loyalty.models import PointsAccount, PointsLot
-from wallet.selectors import stored_value_of
+from countcards import selectors as countcard_selectors
+from coupons import selectors as coupon_selectors
+from loyalty import selectors as loyalty_selectors
+from wallet import selectors as wallet_selectors
 
 from .models import Sale
 
 
+def _till_summary_sql():
+    """One SELECT for everything the till shows of a member beyond the member row: each app
+    contributes a LATERAL subquery over its own tables (the lookup runs on every member a till
+    names, so one round trip and no ORM compilation: see docs/benchmarks.md)."""
+    fragments = [
+        loyalty_selectors.till_summary_sql(),
+        wallet_selectors.till_summary_sql(),
+        coupon_selectors.till_summary_sql(),
+        countcard_selectors.till_summary_sql(),
+    ]
+    names = [name for _sql, columns in fragments for name in columns]
+    sql = (
+        f"SELECT {', '.join(names)} FROM (SELECT %(member)s::bigint AS id) m "
+        + " ".join(sql for sql, _columns in fragments)
+    )
+    return sql, names
+
+
+_TILL_SUMMARY = None
+
+
+def _rows(arrays, keys):
+    """Parallel arrays (one per key, NULL when empty) as a list of dicts."""
+    if arrays[0] is None:
+        return []
+    return [dict(zip(keys, values, strict=True)) for values in zip(*arrays, strict=True)]
+
+
 def member_summary(member, *, full_phone=False):
     """What a till shows for a member (API.md lookup shape). The phone is masked."""
-    account = PointsAccount.objects.filter(member=member).only("id", "balance").first()
-    expiring = []
-    if account is not None:
-        lots = (
-            PointsLot.objects.filter(
-                account=account,
-                remaining__gt=0,
-                expires_at__isnull=False,
-                expires_at__gt=timezone.now(),
-            )
-            .order_by("expires_at")
-            .values_list("remaining", "expires_at")[:5]
-        )
-        expiring = [{"points": points, "expires_at": at.isoformat()} for points, at in lots]
+    global _TILL_SUMMARY
+    if _TILL_SUMMARY is None:
+        _TILL_SUMMARY = _till_summary_sql()
+    sql, names = _TILL_SUMMARY
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"member": member.pk, "now": timezone.now()})
+        row = dict(zip(names, cursor.fetchone(), strict=True))
+    coupon_keys = coupon_selectors.TILL_COUPON_KEYS
+    card_keys = countcard_selectors.TILL_COUNT_CARD_KEYS
+    cards = _rows([row[f"card_{key}"] for key in card_keys], card_keys)
+    for card in cards:
+        card["expires_at"] = card["expires_at"].isoformat()
+    lots = zip(row["lot_points"] or [], row["lot_expires"] or [], strict=True)
     tier = member.tier
     return {
         "member_no": member.member_no,
         "name": member.name,
         "phone": member.phone if full_phone else member.masked_phone,
         "tier": {"code": tier.code, "name": tier.name} if tier else None,
-        "points": account.balance if account else 0,
-        "points_expiring": expiring,
-        "stored_value": str(stored_value_of(member.pk)),
-        "coupons": held_summaries(member),
-        "count_cards": usable_count_cards(member),
+        "points": row["points_balance"] or 0,
+        "points_expiring": [{"points": p, "expires_at": at.isoformat()} for p, at in lots],
+        "stored_value": str(row["stored_value"] or Decimal("0.00")),
+        "coupons": _rows([row[f"coupon_{key}"] for key in coupon_keys], coupon_keys),
+        "count_cards": cards,
         "status": member.status,
     }
 
