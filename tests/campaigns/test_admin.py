@@ -329,3 +329,31 @@ def test_head_office_draws_the_yearly_holdout_once(client, head_office, sh001_ma
     assert len(draw.salt) == 16 and draw.created_by == head_office
     client.force_login(sh001_manager)
     assert client.post(url, {"year": 2028, "percent": "5"}).status_code == 403
+
+
+def test_out_of_range_numbers_in_the_campaign_form_are_refused_in_words(client, head_office):
+    import re
+
+    segment = make_segment({"all": []})
+    client.force_login(head_office)
+    url = reverse("admin:campaigns_campaign_add")
+    page = client.get(url).content.decode()
+    management = {
+        f"{prefix}-{name}": value
+        for prefix in re.findall(r'name="([\w-]+)-TOTAL_FORMS"', page)
+        for name, value in [("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0")]
+    }
+    form = {
+        "code": "BAD-1", "name": "bad", "segment": segment.pk, "offer": "multiplier",
+        "multiplier": "11", "control_percent": "60", "schedule": "once",
+        "cooldown_days": "30", "measure_days": "30", **management,
+    }  # fmt: skip
+
+    response = client.post(url, form)
+
+    assert response.status_code == 200  # the form again, nothing saved
+    errors = response.context["adminform"].form.errors
+    assert set(errors) >= {"multiplier", "control_percent"}
+    assert "10" in errors["multiplier"][0] and "50" in errors["control_percent"][0]
+    assert not Campaign.objects.filter(code="BAD-1").exists()
+    assert "campaign_control_share" not in response.content.decode()
