@@ -575,6 +575,7 @@ STAGE_COLUMNS = [
     ("points", "integer"),
     ("stored_value", "numeric(12, 2)"),
     ("referrer_phone", "varchar(11)"),
+    ("referrer_id", "bigint"),  # when the caller knows it (a member it opened, not committed)
     ("card_no", "varchar(20)"),
     ("notes", "text"),
     ("points_expire_at", "timestamptz"),
@@ -596,7 +597,9 @@ def bulk_open_members(*, rows, source, actor=None, at=None, registration_bonus=F
         return {}
     at = at or timezone.now()
     names = [name for name, _type in STAGE_COLUMNS]
-    given = set(names) - {"row_no", "points", "stored_value", "referrer_phone", "card_no"}
+    given = set(names) - {
+        "row_no", "points", "stored_value", "referrer_phone", "referrer_id", "card_no"
+    }
     given |= {"member_no", "source", "opened_at", "opened_by_id", "status"}
     given -= {"points_expire_at"}
     member_other = _other_columns(Member, given)
@@ -636,9 +639,11 @@ def bulk_open_members(*, rows, source, actor=None, at=None, registration_bonus=F
         )
         cursor.execute(
             f"""
-            UPDATE {Member._meta.db_table} m SET referrer_id = r.id
-            FROM _member_import s JOIN {Member._meta.db_table} r ON r.phone = s.referrer_phone
+            UPDATE {Member._meta.db_table} m SET referrer_id = COALESCE(s.referrer_id, r.id)
+            FROM _member_import s
+            LEFT JOIN {Member._meta.db_table} r ON r.phone = s.referrer_phone
             WHERE m.id = s.member_id AND s.referrer_phone <> ''
+              AND (s.referrer_id IS NOT NULL OR r.id IS NOT NULL)
             """
         )
         cursor.execute(

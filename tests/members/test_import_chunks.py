@@ -225,7 +225,7 @@ def test_outside_a_transaction_a_second_thread_writes_while_the_next_chunk_is_re
         result = run(tmp_path, rows)
     finally:
         hooks.members_imported.disconnect(note_thread)
-    assert threads == {"import-writer"}
+    assert threads == {"import-writer-0", "import-writer-1"}  # the two lanes took turns
     assert (result.imported, result.rejected, result.duplicates) == (10, 1, 1)
     assert [p.row_no for p in result.problems] == [12, 13]
     check_ledgers()
@@ -248,3 +248,58 @@ def test_a_failure_in_the_writer_thread_reaches_the_caller(tmp_path, small_chunk
     finally:
         hooks.members_imported.disconnect(fail)
     assert not Member.objects.exists()  # the failed chunk rolled back whole
+
+
+@pytest.fixture
+def slow_first_commit(transactional_db):
+    """The COMMIT of the chunk holding phone 13800000001 takes half a second (a deferred
+    trigger, like the foreign-key checks), so the next chunk surely runs before it commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$"
+        )
+        cursor.execute(
+            "CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON members_member "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.phone = '13800000001') "
+            "EXECUTE FUNCTION test_slow_commit()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_slow_commit ON members_member")
+        cursor.execute("DROP FUNCTION test_slow_commit()")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_written_while_the_previous_one_commits_links_its_referrers_and_cards(
+    tmp_path, small_chunks, slow_first_commit, check_ledgers
+):
+    from members.models import Card
+    from members.services import generate_card_batch
+    from tests import factories
+
+    factories.make_chain()
+    card, other = generate_card_batch(prefix="99", count=2, source=Source.ADMIN).cards.all()
+    rows = [
+        member_row("13800000001", **store()),
+        member_row("13800000002", **store(会员卡号=card.card_no)),
+        member_row("13800000003", **store()),
+        # the next chunk: written while the first one commits (its members not yet visible)
+        member_row("13800000004", **store(推荐人手机号="13800000001")),
+        member_row("13800000005", **store(会员卡号=card.card_no)),  # the card again
+        member_row("13800000006", **store(推荐人手机号="13800000004", 会员卡号=other.card_no)),
+        member_row("13800000007", **store(推荐人手机号="13800000003")),
+    ]
+    result = run(tmp_path, rows)
+
+    assert (result.imported, result.rejected) == (6, 1), result.problems
+    assert [p.row_no for p in result.problems] == [6] and card.card_no in result.problems[0].reason
+    referrers = dict(Member.objects.values_list("phone", "referrer__phone"))
+    assert referrers["13800000004"] == "13800000001"  # in the chunk still committing
+    assert referrers["13800000006"] == "13800000004"  # in its own chunk
+    assert referrers["13800000007"] == "13800000003"
+    assert Card.objects.get(pk=card.pk).member.phone == "13800000002"
+    assert Card.objects.get(pk=other.pk).member.phone == "13800000006"
+    numbers = list(Member.objects.order_by("member_no").values_list("phone", flat=True))
+    assert numbers == sorted(numbers)  # member numbers in file order
+    check_ledgers()
