@@ -597,7 +597,8 @@ def import_members(
     transaction; only the problem rows are kept. With `job` (an ImportJob), the problems go to
     its ImportProblem rows and each chunk commits with the job's counters and `rows_done`, so
     a job that stopped resumes after its last committed chunk. With `parallel` (and outside a
-    caller's transaction), chunks are written by a second thread while the next is read.
+    caller's transaction), chunks are written by two threads in turn while the next is read
+    (see _Writer).
     """
     started = time.monotonic()
     chunk_size = chunk_size or CHUNK
