@@ -224,3 +224,12 @@ def column(model, name):
 def table(model):
     """The quoted table of `model`."""
     return f'"{model._meta.db_table}"'
+
+
+def parallel_arrays(parts, names, order):
+    """`array_agg(part ORDER BY order) AS name, ...`: a list of rows as one array per column,
+    every array in the same order (for a LATERAL subquery that returns a short list)."""
+    return ", ".join(
+        f"array_agg({part} ORDER BY {order}) AS {name}"
+        for part, name in zip(parts, names, strict=True)
+    )

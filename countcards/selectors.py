@@ -3,7 +3,7 @@
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from core.sql import column, table
+from core.sql import column, parallel_arrays, table
 
 from .exceptions import CountCardNotFound
 from .models import CountCardEntry, CountCardPackage, MemberCountCard
@@ -47,10 +47,7 @@ def till_summary_sql():
         expires,
     ]
     names = [f"card_{key}" for key in TILL_COUNT_CARD_KEYS]
-    arrays = ", ".join(
-        f"array_agg({part} ORDER BY {expires}, k.id) AS {name}"
-        for part, name in zip(parts, names, strict=True)
-    )
+    arrays = parallel_arrays(parts, names, order=f"{expires}, k.id")
     return (
         f"""CROSS JOIN LATERAL (
             SELECT {arrays}

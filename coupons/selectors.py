@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.utils import timezone
 
-from core.sql import column, table
+from core.sql import column, parallel_arrays, table
 
 from . import codes as coupon_codes
 from .models import Coupon, CouponTemplate, CouponTemplateVersion
@@ -47,10 +47,7 @@ def till_summary_sql():
         until,
     ]
     names = [f"coupon_{key}" for key in TILL_COUPON_KEYS]
-    arrays = ", ".join(
-        f"array_agg({part} ORDER BY {until}, c.id) AS {name}"
-        for part, name in zip(parts, names, strict=True)
-    )
+    arrays = parallel_arrays(parts, names, order=f"{until}, c.id")
     return (
         f"""CROSS JOIN LATERAL (
             SELECT {arrays}

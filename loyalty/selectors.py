@@ -3,7 +3,7 @@
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from core.sql import column, table
+from core.sql import column, parallel_arrays, table
 
 from .models import PointsAccount, PointsEntry, PointsLot
 
@@ -86,14 +86,16 @@ def till_summary_sql():
     LATERAL subquery over `m.id` and `%(now)s`: the balance, and the five lots that expire
     soonest as two arrays in the same order (points, expiry)."""
     remaining, expires = column(PointsLot, "remaining"), column(PointsLot, "expires_at")
+    arrays = parallel_arrays(
+        [f"x.{remaining}", f"x.{expires}"], ["lot_points", "lot_expires"], f"x.{expires}, x.id"
+    )
     return (
         f"""LEFT JOIN LATERAL (
             SELECT a.{column(PointsAccount, "balance")} AS points_balance,
                    soonest.lot_points, soonest.lot_expires
             FROM {table(PointsAccount)} a
             CROSS JOIN LATERAL (
-                SELECT array_agg(x.{remaining} ORDER BY x.{expires}, x.id) AS lot_points,
-                       array_agg(x.{expires} ORDER BY x.{expires}, x.id) AS lot_expires
+                SELECT {arrays}
                 FROM (SELECT l.id, l.{remaining}, l.{expires} FROM {table(PointsLot)} l
                       WHERE l.{column(PointsLot, "account")} = a.id AND l.{remaining} > 0
                         AND l.{expires} > %(now)s
