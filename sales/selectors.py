@@ -54,8 +54,6 @@ def member_summary(member, *, full_phone=False):
     coupon_keys = coupon_selectors.TILL_COUPON_KEYS
     card_keys = countcard_selectors.TILL_COUNT_CARD_KEYS
     cards = _rows([row[f"card_{key}"] for key in card_keys], card_keys)
-    for card in cards:
-        card["expires_at"] = card["expires_at"].isoformat()
     lots = zip(row["lot_points"] or [], row["lot_expires"] or [], strict=True)
     tier = member.tier
     return {
@@ -64,7 +62,8 @@ def member_summary(member, *, full_phone=False):
         "phone": member.phone if full_phone else member.masked_phone,
         "tier": {"code": tier.code, "name": tier.name} if tier else None,
         "points": row["points_balance"] or 0,
-        "points_expiring": [{"points": p, "expires_at": at.isoformat()} for p, at in lots],
+        # Times stay datetimes: the serializer writes every one of them in Shanghai time.
+        "points_expiring": [{"points": p, "expires_at": at} for p, at in lots],
         "stored_value": str(row["stored_value"] or Decimal("0.00")),
         "coupons": _rows([row[f"coupon_{key}"] for key in coupon_keys], coupon_keys),
         "count_cards": cards,

@@ -333,10 +333,11 @@ class _Run:
         # row was not (or not yet) imported.
         self.first_row = {}
         self.deferred = []
-        # Cards given to a row of this file (a second row naming one is refused), and the
-        # members the previous chunk opened {phone: id}: with two writers that chunk may not be
-        # committed yet when the next one runs, so its members are named by id, not looked up.
-        self.cards_taken = set()
+        # What the previous chunk gave: its cards and the members it opened {phone: id}. With
+        # two writers that chunk may not be committed yet when the next one runs, so a card
+        # it took is refused here and its members are named by id, not looked up; anything
+        # older is committed and found in the database.
+        self.previous_cards = set()
         self.previous_opened = {}
 
     def problem(self, chunk, row_no, reason, values):
@@ -378,8 +379,7 @@ class _Run:
         referrers = {row["referrer_phone"] for row, _values in clean if row["referrer_phone"]}
         members_referred = set(_members_by_phone(list(referrers - in_chunk - set(existing))))
         free_cards = _free_cards([row["card_no"] for row, _values in clean if row["card_no"]])
-        to_open, updates, opening = [], {}, []
-        cards_taken = self.cards_taken
+        to_open, updates, cards_taken, opening = [], {}, set(), []
         for row, values in clean:
             phone = row["phone"]
             if phone in existing:
@@ -414,7 +414,9 @@ class _Run:
             if not known:
                 reason = _("The referrer %(phone)s is not a member.") % {"phone": referrer}
             elif row["card_no"] and (
-                row["card_no"] not in free_cards or row["card_no"] in cards_taken
+                row["card_no"] not in free_cards
+                or row["card_no"] in cards_taken
+                or row["card_no"] in self.previous_cards
             ):
                 reason = _("Card %(card)s is unknown, already issued, or used twice in the file.")
                 reason %= {"card": row["card_no"]}
@@ -440,7 +442,7 @@ class _Run:
             registration_bonus=self.registration_bonus,
         )
         chunk.count("imported", len(opened))
-        self.previous_opened = opened
+        self.previous_opened, self.previous_cards = opened, cards_taken
         for row, values in opening:
             if row["phone"] in opened:
                 self.first_row[int(row["phone"])] = row["row_no"]
@@ -487,10 +489,10 @@ class _Writer:
             thread.start()
 
     def _wait(self, name, seq):
-        """Until counter `name` reaches seq (or a lane failed: then raise)."""
+        """Until counter `name` reaches seq; raise if a lane failed before it did."""
         with self.cond:
             self.cond.wait_for(lambda: getattr(self, name) >= seq or self.error is not None)
-            if self.error is not None:
+            if getattr(self, name) < seq:
                 raise _Abandoned()
 
     def _set(self, name, seq):
@@ -642,9 +644,13 @@ def import_members(
         if job is not None:
             _checkpoint(job, result, chunk.last_row, started, sizes[-1])
 
+    reported = [0]  # two writer threads report: never go back
+
     def committed(chunk):
-        if progress:
-            progress(min(99, int(chunk.last_row * 100 / sizes[-1])))
+        percent = min(99, int(chunk.last_row * 100 / sizes[-1]))
+        if progress and percent > reported[0]:
+            reported[0] = percent
+            progress(percent)
 
     def commit(chunk, final=False):
         with transaction.atomic():

@@ -40,6 +40,7 @@ _PLAIN_CELL = re.compile(
     r"(?:/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)?</c>)"
 )
 _ROW_NUMBER = re.compile(r'\br="([0-9]+)"')
+_ANY_CELL = re.compile(rf"<{_NS}c[\s/>]")  # every cell tag, with a namespace prefix or not
 _REF = re.compile(r"([A-Z]+)(\d+)")
 _DIMENSION = re.compile(r'<(?:[\w.-]+:)?dimension\b[^>]*\bref="[A-Z]*\d*:?([A-Z]*)(\d+)"')
 # Built-in number formats that are dates or times (ECMA-376 18.8.30 and the CJK locales).
@@ -72,8 +73,8 @@ class XlsxStream:
         self.zip = zipfile.ZipFile(source)
         names = set(self.zip.namelist())
         self.path, self.date1904 = self._sheet_path(sheet, names)
-        self.strings = self._shared_strings(names)
-        self.date_styles = self._date_styles(names)
+        self.names = names
+        self.strings = self.date_styles = None  # read by rows(): opening costs nothing more
         self.height = self.width = 0
         self.columns = {}  # column letters -> index, as met
         # How big the sheet is once decompressed: small ones are faster read whole by calamine.
@@ -157,6 +158,9 @@ class XlsxStream:
 
     def rows(self, on_total=None):
         """Yield (excel_row_number, values) for every row up to the last one with a cell."""
+        if self.strings is None:
+            self.strings = self._shared_strings(self.names)
+            self.date_styles = self._date_styles(self.names)
         decoder = codecs.getincrementaldecoder("utf-8")()
         buffer, next_row, told = "", 1, False
         with self.zip.open(self.path) as handle:
@@ -194,7 +198,7 @@ class XlsxStream:
 
     def _cells(self, xml):
         plain = _PLAIN_CELL.findall(xml)
-        if len(plain) == xml.count("<c"):  # no <color> of rich text, no <c> without r
+        if len(plain) == len(_ANY_CELL.findall(xml)):  # else: x:c, <c> without r, formulas
             return self._plain_cells(plain)
         return self._any_cells(xml)
 
@@ -261,4 +265,10 @@ class XlsxStream:
             return text if text != "" else None
         if kind == "b":
             return raw.strip() in ("1", "true")
+        if kind == "d":  # an ISO 8601 date or time (strict Open XML)
+            try:
+                moment = dt.datetime.fromisoformat(raw.strip())
+            except ValueError:
+                return raw.strip() or None  # the text as written: the normalizer says what is wrong
+            return moment.date() if moment.time() == dt.time() else moment
         return self._number(raw, attrs.get("s"))

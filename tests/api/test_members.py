@@ -120,6 +120,10 @@ def test_the_lookup_lists_lots_coupons_and_cards_soonest_first_and_nothing_spent
     expiring = body["points_expiring"]
     assert [e["points"] for e in expiring] == [100, 300, 1, 1, 1]  # five, soonest first
     assert expiring[0]["expires_at"] < expiring[1]["expires_at"] < expiring[2]["expires_at"]
+    times = [e["expires_at"] for e in expiring] + [
+        item[key] for item in body["coupons"] for key in ("valid_from", "expires_at")
+    ] + [card["expires_at"] for card in body["count_cards"]]
+    assert all(t.endswith("+08:00") for t in times), times  # one offset in one answer
     assert body["stored_value"] == "100.00"
     assert [c["code"] for c in body["coupons"]] == [soon.code, late.code]  # voided: not listed
     assert body["coupons"][1] == {

@@ -152,3 +152,56 @@ def test_small_sheets_are_read_whole_and_big_ones_streamed_alike(tmp_path, monke
     assert [n for n, _v in whole] == [n for n, _v in streamed]
     for (_n, ours), (_m, theirs) in zip(streamed, whole, strict=True):
         assert all(_same(a, b) for a, b in zip(ours, theirs, strict=True)), (ours, theirs)
+
+
+def _rewrite(path, target, sheet_xml=None, drop=()):
+    """A copy of the workbook at `path` with its sheet XML replaced and some parts left out."""
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            if item.filename in drop:
+                continue
+            data = old.read(item.filename)
+            if sheet_xml is not None and item.filename == "xl/worksheets/sheet1.xml":
+                data = sheet_xml.encode()
+            new.writestr(item, data)
+    return target
+
+
+def test_cells_with_a_namespace_prefix_and_iso_dates_are_read(tmp_path):
+    """Writers such as the Open XML SDK prefix every element (x:c); strict files write dates
+    as t="d". Neither may come back empty or stop the import."""
+    workbook = Workbook()
+    workbook.active.append(["手机号", "姓名"])
+    path = tmp_path / "m.xlsx"
+    workbook.save(path)
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet = (
+        f'<x:worksheet xmlns:x="{ns}"><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>手机号</x:t></x:is></x:c>'
+        '<x:c r="B1" t="inlineStr"><x:is><x:t>生日</x:t></x:is></x:c></x:row>'
+        '<x:row r="2"><x:c r="A2"><x:v>13812345678</x:v></x:c>'
+        '<x:c r="B2" t="d"><x:v>1990-01-02T00:00:00</x:v></x:c></x:row>'
+        '<x:row r="3"><x:c r="A3" t="d"><x:v>not a date</x:v></x:c></x:row>'
+        "</x:sheetData></x:worksheet>"
+    )
+    rows = list(XlsxStream(_rewrite(path, tmp_path / "x.xlsx", sheet)).rows())
+
+    assert rows[0] == (1, ["手机号", "生日"])
+    assert rows[1] == (2, [13812345678, dt.date(1990, 1, 2)])
+    assert rows[2] == (3, ["not a date", None])
+
+
+def test_a_small_workbook_calamine_refuses_is_read_by_the_stream(tmp_path):
+    workbook = Workbook()
+    for row in ROWS:
+        workbook.active.append(row)
+    path = tmp_path / "m.xlsx"
+    workbook.save(path)
+    broken = _rewrite(path, tmp_path / "b.xlsx", drop={"_rels/.rels"})  # calamine insists on it
+
+    with pytest.raises(Exception):  # noqa: B017, PT011  (calamine's own error type)
+        CalamineWorkbook.from_path(str(broken))
+    streamed, whole = list(iter_rows(broken)), list(iter_rows(path))
+    assert [n for n, _v in streamed] == [n for n, _v in whole] and len(streamed) == 3
+    for (_n, ours), (_m, theirs) in zip(streamed, whole, strict=True):
+        assert all(_same(a, b) for a, b in zip(ours, theirs, strict=True)), (ours, theirs)
