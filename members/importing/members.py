@@ -644,12 +644,18 @@ def import_members(
         for name, n in chunk.counts.items():
             setattr(result, name, getattr(result, name) + n)
         if job is not None:
-            _checkpoint(job, result, chunk.last_row, started, sizes[-1])
+            _checkpoint(job, result, chunk.last_row, started, percent_done(chunk.last_row))
+
+    def percent_done(last_row):
+        # A sheet that does not say its height (some writers leave out <dimension>) reads 0:
+        # its progress waits for the end.
+        total = sizes[-1]
+        return min(99, int(last_row * 100 / total)) if total > 1 else 0
 
     reported = [0]  # two writer threads report: never go back
 
     def committed(chunk):
-        percent = min(99, int(chunk.last_row * 100 / sizes[-1]))
+        percent = percent_done(chunk.last_row)
         if progress and percent > reported[0]:
             reported[0] = percent
             progress(percent)
@@ -688,10 +694,10 @@ def import_members(
     return result
 
 
-def _checkpoint(job, result, last_row, started, total):
+def _checkpoint(job, result, last_row, started, percent):
     """The job's counters and resume point, in the chunk's transaction."""
     job.rows_done = last_row
-    job.progress = min(99, int(last_row * 100 / total))
+    job.progress = percent
     job.heartbeat_at = timezone.now()
     fields = ["rows_done", "progress", "heartbeat_at"]
     for name in ("rows_read", "imported", "updated", "rejected", "duplicates"):

@@ -303,3 +303,42 @@ def test_a_chunk_written_while_the_previous_one_commits_links_its_referrers_and_
     numbers = list(Member.objects.order_by("member_no").values_list("phone", flat=True))
     assert numbers == sorted(numbers)  # member numbers in file order
     check_ledgers()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_sheet_that_does_not_say_its_height_imports_as_a_job(
+    tmp_path, small_chunks, monkeypatch
+):
+    """openpyxl's write-only mode (and other writers) leave out <dimension>: the height is
+    unknown, progress waits for the end, and nothing divides by it."""
+    from openpyxl import Workbook
+
+    from members.importing import reader
+    from tests import factories
+    from tests.members.xlsx import TEMPLATE_HEADERS
+
+    factories.make_chain()
+    monkeypatch.setattr(reader, "CALAMINE_MAX_SHEET_BYTES", 0)  # stream even a small sheet
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(list(TEMPLATE_HEADERS))
+    for i in range(7):
+        sheet.append(member_row(f"1380000{i:04d}", **store()))
+    path = tmp_path / "m.xlsx"
+    workbook.save(path)
+    assert b"dimension" not in zipfile_sheet(path)
+    job = ImportJob(original_name="m.xlsx")
+    job.file.save("m.xlsx", ContentFile(path.read_bytes()))
+
+    run_import_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.imported, job.progress) == (ImportJob.Status.DONE, 7, 100), job.error
+
+
+def zipfile_sheet(path):
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        name = next(n for n in book.namelist() if n.startswith("xl/worksheets/"))
+        return book.read(name)
