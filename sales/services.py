@@ -47,6 +47,7 @@ from members.models import Member, TierChange
 from members.services import add_visit, log_tier_change
 from wallet.exceptions import InsufficientStoredValue
 from wallet.models import Wallet
+from wallet.selectors import stored_value_of
 from wallet.services import pay_with_stored_value, refund_stored_value
 
 from .exceptions import DuplicateReceipt, DuplicateRefund, InvalidSale, RefundExceedsSale
@@ -897,7 +898,7 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
     if points_after is None:
         points_after = PointsAccount.objects.get(pk=account.pk).balance
     if stored_value_after is None:
-        stored_value_after = _stored_value_of(member)
+        stored_value_after = stored_value_of(member.pk)
     refund.points_after, refund.stored_value_after = points_after, stored_value_after
     refund.save(
         update_fields=[
@@ -944,11 +945,6 @@ def _coupon_clawbacks(uses, sale_lines, left, taken, clawed):
             ZERO,
         )
     return clawbacks
-
-
-def _stored_value_of(member):
-    wallet = Wallet.objects.filter(member=member).values_list("principal", "bonus").first()
-    return sum(wallet, ZERO) if wallet else ZERO
 
 
 def _wanted(sale_lines, left, lines):
