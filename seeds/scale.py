@@ -87,12 +87,25 @@ def seed_scale(*, members, sales_per_member, stores, out=print, check_references
     # Sorts and hashes of millions of rows (the running balances): memory for this session
     # only, instead of spilling every window to disk in 4 MB pieces.
     _sql("SET work_mem = '256MB'")
+    replica = False
     if not check_references:
         try:
             with transaction.atomic():
                 _sql("SET session_replication_role = replica")
+            replica = True
         except DatabaseError:
             out("not a superuser: foreign keys are checked row by row (slower)")
+    try:
+        _build(members, sales_per_member, stores, now, step, base, out)
+    finally:
+        # Only a superuser may set (or reset) it: the session of anyone else never changed.
+        if replica:
+            _sql("RESET session_replication_role")
+        _sql("RESET work_mem")
+    return timings
+
+
+def _build(members, sales_per_member, stores, now, step, base, out):
     step("chain and rules", base)
     if Member.objects.exists():
         raise ValueError("seed_scale needs a database without members")
@@ -123,8 +136,6 @@ def seed_scale(*, members, sales_per_member, stores, out=print, check_references
     _sql("ANALYZE")
     out(f"analyze: {time.monotonic() - started:.1f} s")
     _sql("DROP TABLE IF EXISTS _scale_open, _scale_sales, _scale_expiry")
-    _sql("RESET session_replication_role")
-    return timings
 
 
 def _stage(*, now, sales_per_member):
