@@ -120,3 +120,21 @@ def test_it_shows_bj001_manager_nothing_of_sh001(client, bj001_manager, staff_ro
 
     listed = {obj.employee_no for obj in response.context["cl"].result_list}
     assert "SH-7" not in listed and "BJ-7" in listed
+
+
+def test_it_refuses_another_stores_row_picked_for_export(client, sh001_manager, staff_rows):
+    client.force_login(sh001_manager)
+    fields = {"format": "0", "staffresource_employee_no": "on", "staffresource_name": "on"}
+    own, other = staff_rows["SH001"], staff_rows["BJ001"]
+
+    refused = client.post(
+        reverse("admin:stores_staff_export"), {**fields, "export_items": [own.pk, other.pk]}
+    )
+    picked = client.post(reverse("admin:stores_staff_export"), {**fields, "export_items": [own.pk]})
+
+    # A typed-in id of another store is not a row this manager may pick: the form comes back.
+    assert refused.status_code == 200
+    assert refused["Content-Type"].startswith("text/html")
+    assert "BJ-7" not in refused.content.decode()
+    sheet = load_workbook(io.BytesIO(picked.content)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["SH-7"]
