@@ -9,7 +9,10 @@ EMBEDDED_PGDATA moves the clusters elsewhere (the suite does, to test the defaul
 
 Two clusters: `demo` (the development default that `config.settings` points at) and `test`
 (throw-away: fsync off, started and stopped by `bin/test`), so a running demo and a test run
-never share a server. No Django import here: `bin/pg` runs this before settings exist.
+never share a server. The tests connect as `loyalty`, a role that may create databases but is
+not a superuser, as production and CI do: anything that works only for a superuser fails here
+first, not in CI. No Django import here: `bin/pg`
+runs this before settings exist.
 
     python -m core.embedded_db start [demo|test]   # prints the DATABASE_URL
     python -m core.embedded_db stop  [demo|test]
@@ -25,6 +28,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_ROOT = Path(os.environ.get("EMBEDDED_PGDATA") or BASE_DIR / ".pgdata")
 DATABASE = "loyalty"
+# The role each cluster's URL connects as: the demo keeps the superuser it was made with.
+ROLES = {"demo": "postgres", "test": "loyalty"}
 
 # Settings for a cluster whose data may be thrown away: a crash loses the last writes, which
 # for a test run or a demo costs nothing, and every commit stops waiting for the disk.
@@ -60,7 +65,7 @@ def url(name="demo"):
     info = _postmaster(name)
     if info is None:
         return None
-    return f"postgres://postgres@/{DATABASE}?host={info.socket_dir}"
+    return f"postgres://{ROLES[name]}@/{DATABASE}?host={info.socket_dir}"
 
 
 def _psql(name, info, sql, database="postgres"):
@@ -87,11 +92,23 @@ def start(name="demo"):
         for key, value in THROWAWAY_SETTINGS.items():
             _psql(name, info, f"ALTER SYSTEM SET {key} = '{value}'")
         _psql(name, info, "SELECT pg_reload_conf()")
+    role = ROLES[name]
+    if role != "postgres":
+        _psql(name, info, (
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE {role} LOGIN CREATEDB NOSUPERUSER; END IF; END $$"))
+        # Databases a run made before the tests had their own role: theirs to drop now.
+        _psql(name, info, (
+            "DO $$ DECLARE d text; BEGIN FOR d IN SELECT datname FROM pg_database "
+            "WHERE datname LIKE 'test\\_%' AND datdba <> (SELECT oid FROM pg_roles "
+            f"WHERE rolname = '{role}') LOOP "
+            f"EXECUTE format('ALTER DATABASE %I OWNER TO {role}', d); END LOOP; END $$"))
     try:
-        _psql(name, info, f"CREATE DATABASE {DATABASE}")
+        _psql(name, info, f"CREATE DATABASE {DATABASE} OWNER {role}")
     except subprocess.CalledProcessError as exc:
         if "already exists" not in exc.stderr:
             raise
+        _psql(name, info, f"ALTER DATABASE {DATABASE} OWNER TO {role}")
     return url(name)
 
 
