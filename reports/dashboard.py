@@ -145,7 +145,14 @@ def build(user):
             for name in figures.FLOW_FIELDS:
                 values[name] += daily.get(day, {}).get(name, 0)
         closing = daily.get(yesterday, figures.empty())
-        values["active_members"] = closing[f"active_members_{days}"]
+        if stores is not None and len(stores) > 1:
+            # A member who shopped in two of these stores is one active member: the stores'
+            # own counts cannot be added up, so count them over the window (their sales only).
+            values["active_members"] = figures.active_members(
+                first, yesterday, stores, per_store=False
+            )[1]
+        else:
+            values["active_members"] = closing[f"active_members_{days}"]
         values["share"] = share(first, yesterday)
         return Column(_("Last %(days)d days") % {"days": days}, first, yesterday, values)
 
@@ -217,6 +224,11 @@ def build(user):
 
     days = [first_30 + timedelta(days=n) for n in range(31)]
     trend_values = {**daily, today: today_values}
+    if stores is not None and len(stores) > 1:
+        # As for the 7 and 30 days: one member in two of these stores on a day counts once.
+        by_day = figures.active_members_by_day(first_30, yesterday, stores)
+        for day, values in daily.items():
+            values["active_members"] = by_day.get(day, 0)
     labels = [d.strftime("%m-%d") for d in days]
     trend = charts.bar_line(
         _("Member sales and active members, last 30 days"),

@@ -184,6 +184,23 @@ def active_members(first_day, last_day, stores=None, per_store=True):
     return per_store, total
 
 
+def active_members_by_day(first_day, last_day, stores):
+    """{local day: distinct members with a sale in any of `stores` that day}."""
+    from django.db.models.functions import TruncDate
+
+    start, end = bounds(first_day, last_day)
+    sales = _by_store(
+        Sale.objects.filter(created_at__gte=start, created_at__lt=end), "store", stores, False
+    )
+    rows = (
+        sales.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("member_id", distinct=True))
+        .order_by()
+    )
+    return {row["day"]: row["n"] for row in rows}
+
+
 def outstanding_by_home_store(at_end_of, stores=None):
     """{home store id: (points, principal, bonus)} outstanding at the end of a day: today's
     balances less every entry written since (balance == the sum of its entries)."""

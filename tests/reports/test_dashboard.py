@@ -106,3 +106,39 @@ def test_members_share_of_sales_needs_the_stores_takings(client, head_office, ch
     assert _figure(before, "share")[0] == "—"
     # GZ001's ¥650 of member sales out of its ¥2,100 (the stores without takings do not count)
     assert _figure(after, "share")[0] == "31.0%"
+
+
+def test_a_member_active_in_two_of_a_managers_stores_counts_once(client, chain, activity):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports import services
+    from stores.roles import STORE_MANAGER
+    from tests.conftest import _staff_user
+    from tests.factories import StaffFactory
+    from tests.reports.conftest import sell
+
+    manager = _staff_user("sh_area_manager", chain["SH001"], STORE_MANAGER)
+    StaffFactory(store=chain["SH002"], user=manager, role="manager")
+    # 张三 bought in SH001 yesterday; two days ago he bought in SH002 and in SH001, and 王五
+    # bought in SH002 yesterday.
+    zhang = activity["members"]["zhang"]
+    two_days_ago = timezone.now() - timedelta(days=2)
+    sell(zhang, chain["SH002"], "20.00", at=two_days_ago)
+    sell(zhang, chain["SH001"], "30.00", at=two_days_ago)
+    services.refresh_daily_stats(
+        first_day=timezone.localdate() - timedelta(days=3),
+        last_day=timezone.localdate(),
+        source=Source.COMMAND,
+    )
+    client.force_login(manager)
+
+    response = client.get(reverse("admin:index"))
+
+    # 张三 and 王五: two members, though SH001 counts 张三 and SH002 counts both.
+    assert _figure(response.content.decode(), "active_members")[1:] == ["2", "2"]
+    # The daily line: 张三 alone two days ago (in both stores), 张三 and 王五 yesterday.
+    trend = response.context["dashboard"]["charts"][0]
+    line = next(s for s in trend["series"] if s["type"] == "line")["data"]
+    assert line[-3:-1] == [1, 2]
