@@ -730,6 +730,12 @@ def bulk_update_member_profiles(*, updates, source, actor=None) -> int:
         new_row = ", ".join(new[name] for name in names[1:])
         cursor.execute(
             f'UPDATE "{table}" m SET {sets} FROM _member_profiles s '
-            f"WHERE m.id = s.member_id AND ({old_row}) IS DISTINCT FROM ({new_row})"
+            f"WHERE m.id = s.member_id AND ({old_row}) IS DISTINCT FROM ({new_row}) RETURNING m.id"
         )
-        return cursor.rowcount
+        changed = [member_id for (member_id,) in cursor.fetchall()]
+    # Each member whose profile changed gets a history record, as a change in the admin does:
+    # who imported it, from where, and that an import changed it.
+    for start in range(0, len(changed), CHUNK):
+        batch = Member.objects.filter(pk__in=changed[start : start + CHUNK])
+        bulk_note(Member, batch, actor=actor, source=source, reason=_("updated by an import"))
+    return len(changed)

@@ -192,6 +192,23 @@ def test_it_reports_phones_already_members_and_never_overwrites_them(
     check_ledgers()
 
 
+def test_a_profile_an_import_changes_is_in_the_members_history(tmp_path, chain, head_office):
+    member = open_member(phone="13800000001", home_store=chain["SH001"], source=Source.ADMIN)
+    rows = [member_row("13800000001", **store(姓名="新名字")), member_row("13800000002", **store())]
+    before = member.history.count()
+
+    first = run(tmp_path, rows, update_existing=True, actor=head_office)
+    again = run(tmp_path, rows, update_existing=True, actor=head_office)
+
+    assert (first.updated, again.updated) == (1, 0)
+    # One record for the change, none for the run that changed nothing.
+    assert member.history.count() == before + 1
+    record = member.history.first()
+    assert (record.history_type, record.name, record.history_user) == ("~", "新名字", head_office)
+    assert record.history_source == Source.IMPORT
+    assert record.history_change_reason == "导入更新"
+
+
 def test_it_imports_nothing_twice_when_the_same_file_runs_again(tmp_path, chain, check_ledgers):
     rows = [member_row(f"1380000{i:04d}", **store(积分=100, 储值余额="20.00")) for i in range(30)]
     path = write_workbook(tmp_path / "members.xlsx", rows)
