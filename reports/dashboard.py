@@ -24,7 +24,7 @@ from stores.models import Store
 from wallet.models import WithdrawalRequest
 
 from . import charts, figures, settlement
-from .models import DailyStats, StoreSnapshot, StoreTakings
+from .models import DailyStats, ScopeActivity, StoreSnapshot, StoreTakings
 from .tables import Column as TableColumn
 
 ZERO = Decimal("0.00")
@@ -138,6 +138,25 @@ def build(user):
         taken = sum((takings[key] for key in pairs), ZERO)
         return _share(sum((matched.get(key, ZERO) for key in pairs), ZERO), taken)
 
+    # A member who shopped in two of these stores is one active member: several stores' own
+    # counts cannot be added up. The daily job counts them for each group of stores someone
+    # manages; a group it has not seen yet (a manager given a store today) is counted live.
+    group = None
+    if stores is not None and len(stores) > 1:
+        group = {
+            row.day: row
+            for row in ScopeActivity.objects.filter(
+                scope=ScopeActivity.key(stores), day__gte=first_30, day__lte=yesterday
+            )
+        }
+
+    def group_closing(days):
+        if yesterday in group:
+            return getattr(group[yesterday], f"active_members_{days}")
+        return figures.active_members(
+            yesterday - timedelta(days=days - 1), yesterday, stores, per_store=False
+        )[1]
+
     def window(days):
         first = today - timedelta(days=days)
         values = figures.empty()
@@ -145,12 +164,8 @@ def build(user):
             for name in figures.FLOW_FIELDS:
                 values[name] += daily.get(day, {}).get(name, 0)
         closing = daily.get(yesterday, figures.empty())
-        if stores is not None and len(stores) > 1:
-            # A member who shopped in two of these stores is one active member: the stores'
-            # own counts cannot be added up, so count them over the window (their sales only).
-            values["active_members"] = figures.active_members(
-                first, yesterday, stores, per_store=False
-            )[1]
+        if group is not None:
+            values["active_members"] = group_closing(days)
         else:
             values["active_members"] = closing[f"active_members_{days}"]
         values["share"] = share(first, yesterday)
@@ -224,9 +239,12 @@ def build(user):
 
     days = [first_30 + timedelta(days=n) for n in range(31)]
     trend_values = {**daily, today: today_values}
-    if stores is not None and len(stores) > 1:
+    if group is not None:
         # As for the 7 and 30 days: one member in two of these stores on a day counts once.
-        by_day = figures.active_members_by_day(first_30, yesterday, stores)
+        if yesterday in group:
+            by_day = {day: row.active_members for day, row in group.items()}
+        else:
+            by_day = figures.active_members_by_day(first_30, yesterday, stores)
         for day, values in daily.items():
             values["active_members"] = by_day.get(day, 0)
     labels = [d.strftime("%m-%d") for d in days]

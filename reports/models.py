@@ -80,6 +80,34 @@ class DailyStats(models.Model):
         return f"{self.day} {self.store or _('Chain')}"
 
 
+class ScopeActivity(models.Model):
+    """Active members of one day for a set of stores that one person manages (an area
+    manager's dashboard). Stores' own counts cannot be added up (a member who shopped in two
+    of them is one active member), and counting them over a month of sales at each visit of
+    the page costs about 25 ms per store at chain scale, so the daily job counts them too."""
+
+    day = models.DateField(_("day"))
+    scope = models.TextField(_("stores"), help_text=_("The stores' ids, ascending."))
+    active_members = _count(_("active members (day)"))
+    active_members_7 = _count(_("active members (7 days)"))
+    active_members_30 = _count(_("active members (30 days)"))
+    refreshed_at = models.DateTimeField(_("refreshed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("active members of a group of stores")
+        verbose_name_plural = _("active members of groups of stores")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "day"], name="scopeactivity_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.scope}"
+
+    @staticmethod
+    def key(store_ids):
+        return ",".join(str(pk) for pk in sorted(store_ids))
+
+
 class StoreSnapshot(models.Model):
     """What a store's members look like now (as of the last refresh): members by tier and the
     points expiring in the next 30 days. By home store; store empty: the whole chain."""

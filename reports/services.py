@@ -7,11 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stores.access import store_groups_of_users
 from stores.models import Store
 
 from . import figures, settlement
 from .exceptions import PeriodClosed, PeriodNotOver
-from .models import DailyStats, SettlementLine, SettlementPeriod, StoreSnapshot
+from .models import DailyStats, ScopeActivity, SettlementLine, SettlementPeriod, StoreSnapshot
 
 UPDATE_FIELDS = [*figures.MONEY_FIELDS, *figures.COUNT_FIELDS, "refreshed_at"]
 
@@ -80,7 +81,50 @@ def refresh_daily_stats(*, first_day=None, last_day=None, source, actor=None) ->
         )
         written += len(objs)
         day += timedelta(days=1)
+    # The groups of stores someone manages: these days, and the month before for a group the
+    # job has not counted yet (a manager given a second store), so their 30 days are complete.
+    scopes = {ScopeActivity.key(stores): stores for stores in store_groups_of_users()}
+    start = min(first_day, last_day - timedelta(days=30))
+    counted = set(
+        ScopeActivity.objects.filter(
+            scope__in=list(scopes), day__gte=start, day__lt=first_day
+        ).values_list("scope", "day")
+    )
+    day = start
+    while day <= last_day:
+        todo = [s for key, s in scopes.items() if day >= first_day or (key, day) not in counted]
+        written += _refresh_scope_activity(day, todo, now)
+        day += timedelta(days=1)
     return written
+
+
+def _refresh_scope_activity(day, scopes, now):
+    """The active members of `day` for each group of stores in `scopes`."""
+    if not scopes:
+        return 0
+    objs = []
+    for stores in scopes:
+        counts = {
+            days: figures.active_members(day - timedelta(days=days - 1), day, stores, False)[1]
+            for days in (1, 7, 30)
+        }
+        objs.append(
+            ScopeActivity(
+                day=day,
+                scope=ScopeActivity.key(stores),
+                active_members=counts[1],
+                active_members_7=counts[7],
+                active_members_30=counts[30],
+                refreshed_at=now,
+            )
+        )
+    ScopeActivity.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["scope", "day"],
+        update_fields=["active_members", "active_members_7", "active_members_30", "refreshed_at"],
+    )
+    return len(objs)
 
 
 @transaction.atomic

@@ -32,6 +32,20 @@ def allowed_store_ids(user):
     return cached
 
 
+def store_groups_of_users():
+    """The sets of stores (frozensets of ids) that an active user sees through more than one
+    active Staff row: the views an area manager has, for figures kept per such view."""
+    from collections import defaultdict
+
+    from .models import Staff
+
+    seen = defaultdict(set)
+    rows = Staff.objects.filter(is_active=True, user__isnull=False, user__is_active=True)
+    for user_id, store_id in rows.values_list("user_id", "store_id"):
+        seen[user_id].add(store_id)
+    return {frozenset(stores) for stores in seen.values() if len(stores) > 1}
+
+
 def scope_queryset(queryset, user, store_field):
     """Restrict `queryset` to rows whose `store_field` (a lookup path to Store) the user sees."""
     ids = allowed_store_ids(user)

@@ -4,6 +4,7 @@ store manager; today live, 7 and 30 days from the aggregates; a bounded number o
 import re
 from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 
 from core.models import Source
@@ -108,7 +109,7 @@ def test_members_share_of_sales_needs_the_stores_takings(client, head_office, ch
     assert _figure(after, "share")[0] == "31.0%"
 
 
-def test_a_member_active_in_two_of_a_managers_stores_counts_once(client, chain, activity):
+def _area_manager_and_a_member_in_two_stores(chain, activity, refresh_after):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -120,19 +121,31 @@ def test_a_member_active_in_two_of_a_managers_stores_counts_once(client, chain, 
     from tests.reports.conftest import sell
 
     manager = _staff_user("sh_area_manager", chain["SH001"], STORE_MANAGER)
-    StaffFactory(store=chain["SH002"], user=manager, role="manager")
+    if refresh_after:
+        StaffFactory(store=chain["SH002"], user=manager, role="manager")
     # 张三 bought in SH001 yesterday; two days ago he bought in SH002 and in SH001, and 王五
     # bought in SH002 yesterday.
     zhang = activity["members"]["zhang"]
     two_days_ago = timezone.now() - timedelta(days=2)
     sell(zhang, chain["SH002"], "20.00", at=two_days_ago)
     sell(zhang, chain["SH001"], "30.00", at=two_days_ago)
-    services.refresh_daily_stats(
-        first_day=timezone.localdate() - timedelta(days=3),
-        last_day=timezone.localdate(),
-        source=Source.COMMAND,
-    )
+    services.refresh_daily_stats(source=Source.COMMAND)  # the nightly run: yesterday, today
+    if not refresh_after:  # given SH002 after the job ran: counted live until it runs again
+        StaffFactory(store=chain["SH002"], user=manager, role="manager")
+    return manager
+
+
+@pytest.mark.parametrize("counted_by_the_job", [True, False])
+def test_a_member_active_in_two_of_a_managers_stores_counts_once(
+    client, chain, activity, counted_by_the_job
+):
+    from reports.models import ScopeActivity
+
+    manager = _area_manager_and_a_member_in_two_stores(chain, activity, counted_by_the_job)
     client.force_login(manager)
+    key = ScopeActivity.key([chain["SH001"].pk, chain["SH002"].pk])
+    # The job counted the new group's whole month, not only the two days it refreshed.
+    assert ScopeActivity.objects.filter(scope=key).count() == (31 if counted_by_the_job else 0)
 
     response = client.get(reverse("admin:index"))
 
@@ -142,3 +155,7 @@ def test_a_member_active_in_two_of_a_managers_stores_counts_once(client, chain, 
     trend = response.context["dashboard"]["charts"][0]
     line = next(s for s in trend["series"] if s["type"] == "line")["data"]
     assert line[-3:-1] == [1, 2]
+    if counted_by_the_job:  # the page read the job's row, not the sales
+        ScopeActivity.objects.filter(scope=key).update(active_members_30=99)
+        html = client.get(reverse("admin:index")).content.decode()
+        assert _figure(html, "active_members")[2] == "99"
