@@ -14,7 +14,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.history import bulk_note, note
+from core.history import bulk_note, bulk_note_changed, note
 from core.models import Source
 from core.money import CENT
 from core.sql import load, select_list, update_sql, width
@@ -735,7 +735,5 @@ def bulk_update_member_profiles(*, updates, source, actor=None) -> int:
         changed = [member_id for (member_id,) in cursor.fetchall()]
     # Each member whose profile changed gets a history record, as a change in the admin does:
     # who imported it, from where, and that an import changed it.
-    for start in range(0, len(changed), CHUNK):
-        batch = Member.objects.filter(pk__in=changed[start : start + CHUNK])
-        bulk_note(Member, batch, actor=actor, source=source, reason=_("updated by an import"))
+    bulk_note_changed(Member, changed, actor=actor, source=source, reason=_("updated by an import"))
     return len(changed)

@@ -207,6 +207,9 @@ def test_a_profile_an_import_changes_is_in_the_members_history(tmp_path, chain, 
     assert (record.history_type, record.name, record.history_user) == ("~", "新名字", head_office)
     assert record.history_source == Source.IMPORT
     assert record.history_change_reason == "导入更新"
+    member.refresh_from_db()
+    for field in ("member_no", "phone", "name", "home_store_id", "tier_id", "status", "opened_at"):
+        assert getattr(record, field) == getattr(member, field), field
 
 
 def test_it_imports_nothing_twice_when_the_same_file_runs_again(tmp_path, chain, check_ledgers):
