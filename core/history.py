@@ -28,7 +28,8 @@ def bulk_note_changed(model, ids, *, actor=None, source="", reason=""):
     """History records ('~') for the rows `ids` of `model` as they are now, written by one
     INSERT ... SELECT per call: what `bulk_note` does, without loading the rows into Python
     (an import that changed 100,000 profiles: measured in benchmarks/import_update.py).
-    The column lists come from the historical model's fields."""
+    The column lists come from the historical model's fields. Like `bulk_note`, it sends no
+    signal (pre/post_create_historical_record): a listener added later is not called here."""
     from django.db import connection
     from django.utils import timezone
 

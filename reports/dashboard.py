@@ -143,15 +143,20 @@ def build(user):
     # manages; a group it has not seen yet (a manager given a store today) is counted live.
     group = None
     if stores is not None and len(stores) > 1:
+        # Only days the job counted after they ended (a row written at 00:40 for its own day
+        # holds 40 minutes): a month of them, or none at all.
         group = {
             row.day: row
             for row in ScopeActivity.objects.filter(
                 scope=ScopeActivity.key(stores), day__gte=first_30, day__lte=yesterday
             )
+            if row.refreshed_at >= figures.bounds(row.day, row.day)[1]
         }
+        if len(group) < (yesterday - first_30).days + 1:
+            group = {}
 
     def group_closing(days):
-        if yesterday in group:
+        if group:
             return getattr(group[yesterday], f"active_members_{days}")
         return figures.active_members(
             yesterday - timedelta(days=days - 1), yesterday, stores, per_store=False
@@ -241,7 +246,7 @@ def build(user):
     trend_values = {**daily, today: today_values}
     if group is not None:
         # As for the 7 and 30 days: one member in two of these stores on a day counts once.
-        if yesterday in group:
+        if group:
             by_day = {day: row.active_members for day, row in group.items()}
         else:
             by_day = figures.active_members_by_day(first_30, yesterday, stores)

@@ -87,7 +87,7 @@ class ScopeActivity(models.Model):
     the page costs about 25 ms per store at chain scale, so the daily job counts them too."""
 
     day = models.DateField(_("day"))
-    scope = models.TextField(_("stores"), help_text=_("The stores' ids, ascending."))
+    scope = models.TextField(_("store ids"), help_text=_("The ids of the stores, ascending."))
     active_members = _count(_("active members (day)"))
     active_members_7 = _count(_("active members (7 days)"))
     active_members_30 = _count(_("active members (30 days)"))

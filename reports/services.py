@@ -53,7 +53,6 @@ def _day_rows(day):
     return rows
 
 
-@transaction.atomic
 def refresh_daily_stats(*, first_day=None, last_day=None, source, actor=None) -> int:
     """Recompute the daily figures of [first_day, last_day] (default: yesterday and today)
     from the base tables and store them, replacing what was there. Idempotent: the figures
@@ -66,6 +65,31 @@ def refresh_daily_stats(*, first_day=None, last_day=None, source, actor=None) ->
     last_day = last_day or today
     first_day = first_day or min(last_day, today - timedelta(days=1))
     now = timezone.now()
+    written = _refresh_stores(first_day, last_day, now)
+    # The groups of stores someone manages: these days, and the month before where a group's
+    # day was never counted after it ended (a manager given a second store, or given back one
+    # they lost), so their 30 days are complete. A day per transaction: a first run after an
+    # upgrade counts a month for every group.
+    scopes = {ScopeActivity.key(stores): stores for stores in store_groups_of_users()}
+    start = min(first_day, last_day - timedelta(days=30))
+    counted = {
+        (scope, day)
+        for scope, day, refreshed_at in ScopeActivity.objects.filter(
+            scope__in=list(scopes), day__gte=start, day__lt=first_day
+        ).values_list("scope", "day", "refreshed_at")
+        if refreshed_at >= figures.bounds(day, day)[1]
+    }
+    day = start
+    while day <= last_day:
+        todo = [s for key, s in scopes.items() if day >= first_day or (key, day) not in counted]
+        with transaction.atomic():
+            written += _refresh_scope_activity(day, todo, now)
+        day += timedelta(days=1)
+    return written
+
+
+@transaction.atomic
+def _refresh_stores(first_day, last_day, now):
     written = 0
     day = first_day
     while day <= last_day:
@@ -80,20 +104,6 @@ def refresh_daily_stats(*, first_day=None, last_day=None, source, actor=None) ->
             update_fields=UPDATE_FIELDS,
         )
         written += len(objs)
-        day += timedelta(days=1)
-    # The groups of stores someone manages: these days, and the month before for a group the
-    # job has not counted yet (a manager given a second store), so their 30 days are complete.
-    scopes = {ScopeActivity.key(stores): stores for stores in store_groups_of_users()}
-    start = min(first_day, last_day - timedelta(days=30))
-    counted = set(
-        ScopeActivity.objects.filter(
-            scope__in=list(scopes), day__gte=start, day__lt=first_day
-        ).values_list("scope", "day")
-    )
-    day = start
-    while day <= last_day:
-        todo = [s for key, s in scopes.items() if day >= first_day or (key, day) not in counted]
-        written += _refresh_scope_activity(day, todo, now)
         day += timedelta(days=1)
     return written
 

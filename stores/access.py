@@ -9,6 +9,7 @@ selectors) calls `scope_queryset` directly.
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
 
 from .models import Store
 
@@ -33,14 +34,20 @@ def allowed_store_ids(user):
 
 
 def store_groups_of_users():
-    """The sets of stores (frozensets of ids) that an active user sees through more than one
-    active Staff row: the views an area manager has, for figures kept per such view."""
+    """The sets of stores (frozensets of ids) that an active user who is not head office sees
+    through more than one active Staff row: the views an area manager has, for figures kept
+    per such view."""
     from collections import defaultdict
 
     from .models import Staff
 
     seen = defaultdict(set)
-    rows = Staff.objects.filter(is_active=True, user__isnull=False, user__is_active=True)
+    rows = Staff.objects.filter(
+        is_active=True, user__isnull=False, user__is_active=True, user__is_superuser=False
+    ).exclude(  # head office sees the chain, whatever Staff rows it has
+        Q(user__user_permissions__codename="view_all_stores")
+        | Q(user__groups__permissions__codename="view_all_stores")
+    )
     for user_id, store_id in rows.values_list("user_id", "store_id"):
         seen[user_id].add(store_id)
     return {frozenset(stores) for stores in seen.values() if len(stores) > 1}

@@ -159,3 +159,29 @@ def test_a_member_active_in_two_of_a_managers_stores_counts_once(
         ScopeActivity.objects.filter(scope=key).update(active_members_30=99)
         html = client.get(reverse("admin:index")).content.decode()
         assert _figure(html, "active_members")[2] == "99"
+
+
+def test_a_day_the_job_counted_before_it_ended_is_counted_again(client, chain, activity):
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from reports import services
+    from reports.models import ScopeActivity
+
+    manager = _area_manager_and_a_member_in_two_stores(chain, activity, True)
+    key = ScopeActivity.key([chain["SH001"].pk, chain["SH002"].pk])
+    yesterday = timezone.localdate() - timedelta(days=1)
+    # Yesterday as a run at 00:40 yesterday left it (then the group ceased to exist and came
+    # back: nothing counted it again after the day ended).
+    early = timezone.make_aware(datetime.combine(yesterday, time(0, 40)))
+    ScopeActivity.objects.filter(scope=key, day=yesterday).update(
+        active_members_30=99, refreshed_at=early
+    )
+    client.force_login(manager)
+
+    html = client.get(reverse("admin:index")).content.decode()
+    services.refresh_daily_stats(first_day=timezone.localdate(), source=Source.COMMAND)
+
+    assert _figure(html, "active_members")[1:] == ["2", "2"]  # counted live meanwhile
+    assert ScopeActivity.objects.get(scope=key, day=yesterday).active_members_30 == 2

@@ -138,3 +138,17 @@ def test_it_refuses_another_stores_row_picked_for_export(client, sh001_manager, 
     assert "BJ-7" not in refused.content.decode()
     sheet = load_workbook(io.BytesIO(picked.content)).active
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["SH-7"]
+
+
+def test_groups_of_stores_are_those_of_managers_not_head_office(chain, head_office, sh001_manager):
+    from stores.access import store_groups_of_users
+
+    # Head office with Staff rows in two stores still sees the chain: no group of its own.
+    StaffFactory(store=chain["SH001"], user=head_office, employee_no="HQ-1")
+    StaffFactory(store=chain["BJ001"], user=head_office, employee_no="HQ-2")
+    assert store_groups_of_users() == set()
+
+    StaffFactory(store=chain["SH002"], user=sh001_manager, employee_no="SH-2")
+    StaffFactory(store=chain["BJ001"], user=sh001_manager, employee_no="BJ-9", is_active=False)
+
+    assert store_groups_of_users() == {frozenset({chain["SH001"].pk, chain["SH002"].pk})}
