@@ -20,7 +20,7 @@ from campaigns.services import deliver_offers, launch_campaign
 from core.models import Source
 from coupons.models import Coupon
 from sales.services import refund_sale
-from tests.campaigns.conftest import NOW, buy, make_campaign, make_segment
+from tests.campaigns.conftest import NOW, balanced_salt, buy, make_campaign, make_segment
 
 pytestmark = pytest.mark.usefixtures("rules")
 Z95 = NormalDist().inv_cdf(0.975)
@@ -59,7 +59,8 @@ def launched(make_member, tiers, cash10):
     """24 members, half control: a launched coupon campaign with its coupons delivered."""
     members = [make_member(tier=tiers["normal"]) for _ in range(24)]
     segment = make_segment({"all": []})
-    campaign = make_campaign(segment, coupon_template=cash10, control_percent=50)
+    salt = balanced_salt(members)
+    campaign = make_campaign(segment, coupon_template=cash10, control_percent=50, salt=salt)
     launch_campaign(campaign=campaign, source=Source.ADMIN, at=NOW)
     deliver_offers(campaign=campaign, day=NOW.date(), source=Source.TASK, at=NOW)
     entries = CampaignMember.objects.filter(campaign=campaign)
@@ -150,7 +151,12 @@ def test_cuped_narrows_the_interval_by_the_spend_before_entry(make_member, tiers
     habits = {m.pk: 20 + 15 * (i % 6) for i, m in enumerate(members)}
     for member in members:  # what each spent in the 90 days before the launch
         buy(member, habits[member.pk], NOW - timedelta(days=20))
-    campaign = make_campaign(make_segment({"all": []}), coupon_template=cash10, control_percent=50)
+    campaign = make_campaign(
+        make_segment({"all": []}),
+        coupon_template=cash10,
+        control_percent=50,
+        salt=balanced_salt(members),
+    )
     launch_campaign(campaign=campaign, source=Source.ADMIN, at=NOW)
     entries = {e.member_id: e for e in CampaignMember.objects.filter(campaign=campaign)}
     y, x = {"treatment": [], "control": []}, {"treatment": [], "control": []}
