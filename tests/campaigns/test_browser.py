@@ -13,7 +13,7 @@ from django.test import Client
 from campaigns.models import Campaign, CampaignMember, Segment
 from campaigns.services import deliver_offers, launch_campaign
 from core.models import Source
-from tests.campaigns.conftest import NOW, buy, make_campaign, make_segment
+from tests.campaigns.conftest import NOW, balanced_salt, buy, make_campaign, make_segment
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -109,8 +109,11 @@ def test_the_editor_shows_what_is_wrong_with_a_condition(page, live_server, shop
 def test_the_report_draws_its_charts_and_warns_on_a_broken_split(
     page, live_server, shoppers, cash10
 ):
-    campaign = make_campaign(  # a fixed salt: the same split every run
-        make_segment({"all": []}), coupon_template=cash10, control_percent=30, salt="browser-srm"
+    campaign = make_campaign(  # 4 to 8 of the 12 in control: neither empty nor lopsided
+        make_segment({"all": []}),
+        coupon_template=cash10,
+        control_percent=30,
+        salt=balanced_salt(shoppers, 30, least=4),
     )
     launch_campaign(campaign=campaign, source=Source.ADMIN, at=NOW)
     deliver_offers(campaign=campaign, day=NOW.date(), source=Source.TASK, at=NOW)

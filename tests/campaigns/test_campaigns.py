@@ -333,9 +333,10 @@ def test_the_tasks_run_the_services(birthdays, cash10):
     launch(campaign)
 
     given = deliver_offers_task.apply(args=[campaign.pk, NOW.date().isoformat()]).get()
+    treated = len(arms(campaign)[0])  # before today's run, which may enter today's birthdays
     runs = run_daily_campaigns_task.apply().get()
 
-    assert given == len(arms(campaign)[0])
+    assert given == treated > 0
     assert isinstance(runs, list)
 
 

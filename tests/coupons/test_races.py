@@ -65,7 +65,7 @@ class CouponRowHeld:
 
     def __enter__(self):
         self.thread.start()
-        assert self.locked.wait(10)
+        assert self.locked.wait(30)
         return self
 
     def __exit__(self, *exc):

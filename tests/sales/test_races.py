@@ -38,18 +38,18 @@ class AccountHeld:
                     .order_by("id")
                 )
                 self.locked.set()
-                self.release.wait(10)
+                self.release.wait(30)
         finally:
             connection.close()
 
     def __enter__(self):
         self.thread.start()
-        assert self.locked.wait(10)
+        assert self.locked.wait(30)
         return self
 
     def __exit__(self, *exc):
         self.release.set()
-        self.thread.join(10)
+        self.thread.join(30)
 
 
 def in_thread(fn):
@@ -76,7 +76,7 @@ def in_thread(fn):
     return Handle()
 
 
-def waiting_for_a_lock(count=1, seconds=5):
+def waiting_for_a_lock(count=1, seconds=30):
     """Wait until `count` other backends are waiting for a row lock."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -203,13 +203,13 @@ def test_a_referred_members_first_sale_during_expiry_does_not_deadlock(
         with transaction.atomic():
             list(PointsAccount.objects.select_for_update().filter(member=referrer))
             expiry_locked_first.set()
-            sale_waiting.wait(10)
+            sale_waiting.wait(30)
             # ...then the next account of its chunk, the new member's.
             list(PointsAccount.objects.select_for_update().filter(member=newcomer))
         return "expired"
 
     expiry = in_thread(expiry_chunk)
-    assert expiry_locked_first.wait(10)
+    assert expiry_locked_first.wait(30)
     checkout = in_thread(lambda: sell(newcomer, chain["SH001"], "FIRST"))
     assert waiting_for_a_lock()
     sale_waiting.set()
