@@ -1,6 +1,10 @@
 """The campaigns demo: a finished win-back campaign whose report shows a true positive lift (its
 interval excludes zero), a running birthday campaign, once, with the ledgers agreeing."""
 
+from datetime import UTC, datetime
+
+import time_machine
+
 from campaigns import demo
 from campaigns.models import Campaign, CampaignRun, HoldoutDraw, Segment
 from campaigns.report import campaign_report
@@ -9,6 +13,8 @@ from loyalty import demo as loyalty_demo
 from sales.models import Sale
 
 
+# 17:30 UTC is 01:30 the next day in Shanghai: a UTC date taken for a local one is a day off.
+@time_machine.travel(datetime(2026, 11, 30, 17, 30, tzinfo=UTC), tick=True)
 def test_the_demo_tells_the_win_back_story_and_runs_a_birthday_campaign(chain, check_ledgers):
     ctx = {"stores": chain}
     loyalty_demo.seed_rules(ctx)
