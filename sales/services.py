@@ -735,8 +735,11 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
 
     uses = list(sale.coupons.select_related("coupon__version", "coupon__template"))
     clawed = set()  # coupons whose discount on the kept lines an earlier refund took back
+    owed = ZERO  # what earlier refunds claimed back but could not take from what they paid
     for earlier in sale.refunds.all():
         clawed.update(earlier.clawed_coupons)
+        owed += sum((Decimal(v) for v in earlier.clawed_coupons.values()), ZERO)
+        owed -= earlier.coupon_clawback
     taken = {}
     for line, qty, _amount in wanted:
         taken[line.pk] = taken.get(line.pk, 0) + qty
@@ -807,9 +810,12 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         actor=actor,
         created_at=at,
     )
-    # Taken back from what this refund pays in cash, never more than it pays.
+    # Taken back from what this refund pays in cash, never more than it pays (stored value and
+    # points go back as they were spent). What it cannot take now, the sale's next refunds
+    # take, up to their own cash: the lines still kept return at full price once their coupon
+    # share was claimed, so the member is never paid back more than they paid.
     cash = refund.amount_due - refund.stored_value_returned
-    refund.coupon_clawback = min(sum(clawbacks.values(), ZERO), max(cash, ZERO))
+    refund.coupon_clawback = min(owed + sum(clawbacks.values(), ZERO), max(cash, ZERO))
     refund.clawed_coupons = {code: str(amount) for code, amount in clawbacks.items()}
     for rl in refund_lines:
         rl.refund = refund

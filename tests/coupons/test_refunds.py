@@ -127,6 +127,53 @@ def test_the_discount_is_taken_back_once_over_several_refunds(member, cash10, ch
     check_ledgers()
 
 
+def test_a_claim_the_refund_cannot_pay_is_taken_from_the_next_refund(member, check_ledgers):
+    # 满100减20 on ¥90 + ¥15: shares ¥17.14 and ¥2.86; the member paid ¥85. Refunding the ¥15
+    # line leaves ¥90 kept, below ¥100: the kept line's ¥17.14 is claimed, but this refund
+    # pays only ¥12.14. The rest comes off the next refund, so ¥85 comes back in all.
+    over100 = make_template("OVER100", face_value=Decimal("20"), threshold=Decimal("100"))
+    coupon = give(over100, member)
+    sale = checkout(member, [line("A", "90.00"), line("B", "15.00")], coupons=[coupon])
+    assert sale.amount_due == Decimal("85.00")
+
+    first = refund(sale, [{"sku": "B", "qty": 1}])
+    rest = refund(sale)
+
+    assert (first.amount_due, first.coupon_clawback) == (Decimal("12.14"), Decimal("12.14"))
+    assert first.clawed_coupons == {coupon.code: "17.14"}
+    assert (rest.amount_due, rest.coupon_clawback) == (Decimal("90.00"), Decimal("5.00"))
+    paid_back = sum(r.amount_due - r.coupon_clawback for r in (first, rest))
+    assert paid_back == sale.amount_due
+    check_ledgers()
+
+
+def test_a_sale_paid_by_stored_value_gives_back_no_discount_it_lost(member, cash10, check_ledgers):
+    from wallet.ledger import open_wallet
+    from wallet.services import recharge_wallet
+
+    open_wallet(member)
+    recharge_wallet(member=member, amount=Decimal("60.00"), store=member.home_store,
+                    source="admin", key="sv-claw")  # fmt: skip
+    coupon = give(cash10, member)
+    sale = checkout(
+        member,
+        [line("A", "40.00"), line("B", "30.00")],
+        coupons=[coupon],
+        stored_value_amount=Decimal("60.00"),
+    )
+
+    # The ¥40 line back: ¥30 kept is below ¥50, but the refund pays no cash to take ¥4.29 from.
+    first = refund(sale, [{"sku": "A", "qty": 1}])
+    rest = refund(sale)
+
+    assert first.coupon_clawback == 0 and rest.coupon_clawback == Decimal("4.29")
+    parts = (first, rest)
+    assert sum(p.stored_value_returned for p in parts) == Decimal("60.00")
+    # All of it went back to the card; no cash for a discount the kept line no longer had.
+    assert sum(p.amount_due - p.stored_value_returned - p.coupon_clawback for p in parts) == 0
+    check_ledgers()
+
+
 def test_a_kept_basket_above_the_threshold_keeps_its_discount(member, cash10, check_ledgers):
     coupon = give(cash10, member)
     sale = checkout(member, [line("A", "60.00"), line("B", "40.00")], coupons=[coupon])
