@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from loyalty.models import PointsAccount, PointsEntry
@@ -170,12 +171,17 @@ def flows_by_store(first_day, last_day, stores=None):
     return out
 
 
-def active_members(first_day, last_day, stores=None, per_store=True):
-    """(distinct members with a sale per store, distinct members over all of `stores`)."""
+def _sales_of(first_day, last_day, stores):
+    """The sales of [first_day, last_day] in `stores` (None: every store)."""
     start, end = bounds(first_day, last_day)
-    sales = _by_store(
+    return _by_store(
         Sale.objects.filter(created_at__gte=start, created_at__lt=end), "store", stores, False
     )
+
+
+def active_members(first_day, last_day, stores=None, per_store=True):
+    """(distinct members with a sale per store, distinct members over all of `stores`)."""
+    sales = _sales_of(first_day, last_day, stores)
     per_store = per_store and {
         row["store_id"]: row["n"]
         for row in sales.values("store_id").annotate(n=Count("member_id", distinct=True)).order_by()
@@ -186,14 +192,9 @@ def active_members(first_day, last_day, stores=None, per_store=True):
 
 def active_members_by_day(first_day, last_day, stores):
     """{local day: distinct members with a sale in any of `stores` that day}."""
-    from django.db.models.functions import TruncDate
-
-    start, end = bounds(first_day, last_day)
-    sales = _by_store(
-        Sale.objects.filter(created_at__gte=start, created_at__lt=end), "store", stores, False
-    )
     rows = (
-        sales.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        _sales_of(first_day, last_day, stores)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
         .annotate(n=Count("member_id", distinct=True))
         .order_by()
