@@ -170,6 +170,14 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_HOURS", default=1)
 AXES_VERBOSE = False
+# Lock a user name at an address, not an address: behind nginx every user has the proxy's
+# address, and one attacker trying made-up names must not lock every staff user out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The number of reverse proxies in front of gunicorn (nginx: 1). Only then is the client's
+# address read from X-Forwarded-For (the entry our own proxy appended); with 0 the header is
+# ignored, so a client cannot pick the address its failed logins count against (core/net.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
