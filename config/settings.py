@@ -267,6 +267,13 @@ REST_FRAMEWORK = {
 }
 # Requests per till; a till in a retry loop gets 429 instead of starving the others.
 TILL_API_THROTTLE_RATE = env("TILL_API_THROTTLE_RATE", default="1200/min")
+# Failed key checks (a wrong or unknown key, a malformed header) per key prefix and per client
+# address in a window of TILL_AUTH_FAILURE_WINDOW seconds; past the limit they get 429 with
+# Retry-After. Counted in PostgreSQL (stores.TillAuthFailure), so it holds with Redis down; a
+# till whose key is right is never refused (the key is checked first).
+TILL_AUTH_FAILURES_PER_KEY = env.int("TILL_AUTH_FAILURES_PER_KEY", default=10)
+TILL_AUTH_FAILURES_PER_ADDRESS = env.int("TILL_AUTH_FAILURES_PER_ADDRESS", default=30)
+TILL_AUTH_FAILURE_WINDOW = env.int("TILL_AUTH_FAILURE_WINDOW", default=600)
 # Throttle counts live here: give production a shared cache (redis://...) so all workers agree.
 # A redis:// URL is django-redis failing open (core/caching.py): Redis down, every read misses.
 CACHES = {

@@ -175,3 +175,31 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.terminal_id}:{self.key}"
+
+
+class TillAuthFailure(models.Model):
+    """Failed till authentications in the current window, per key prefix and per client
+    address (stores/api/throttling.py). Kept in PostgreSQL, not the cache: with Redis down an
+    attacker still gets no more tries than the limit, and every gunicorn worker counts alike.
+    One row per (scope, ident), restarted when its window has passed; the nightly purge drops
+    rows whose window ended long ago."""
+
+    class Scope(models.TextChoices):
+        PREFIX = "prefix", _("key prefix")
+        ADDRESS = "address", _("client address")
+
+    scope = models.CharField(_("counted by"), max_length=10, choices=Scope.choices)
+    ident = models.CharField(_("prefix or address"), max_length=64)
+    window_start = models.DateTimeField(_("window start"), default=timezone.now)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+
+    class Meta:
+        verbose_name = _("failed till authentication")
+        verbose_name_plural = _("failed till authentications")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "ident"], name="tillauthfailure_unique"),
+        ]
+        indexes = [models.Index(fields=["window_start"], name="tillauthfailure_window")]
+
+    def __str__(self):
+        return f"{self.scope}:{self.ident} ({self.failures})"

@@ -7,8 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions
 
+from core.net import client_address
 from core.sql import load, select_list, width
 from stores.models import Store, Terminal, TerminalAPIKey
+
+from .throttling import note_auth_failure
 
 KEYWORD = "Api-Key"
 # last_seen_at is a "is this till alive" hint for the admin, not an audit trail: writing it on
@@ -31,11 +34,11 @@ class TerminalKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = key.strip()
         if not key or " " in key:
-            raise exceptions.AuthenticationFailed(_("Malformed Api-Key header."))
+            refuse_failed_key(request, None, _("Malformed Api-Key header."))
         prefix, _dot, _secret = key.partition(".")
         api_key = key_with_till(prefix)
         if api_key is None or api_key.has_expired or not api_key.is_valid(key):
-            raise exceptions.AuthenticationFailed(_("Unknown or revoked API key."))
+            refuse_failed_key(request, prefix)
         terminal = api_key.terminal
         if not terminal.is_active or not terminal.store.is_active:
             raise exceptions.AuthenticationFailed(_("This till is not active."))
@@ -45,6 +48,16 @@ class TerminalKeyAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # A WWW-Authenticate challenge makes DRF answer 401 rather than 403.
         return KEYWORD
+
+
+def refuse_failed_key(request, prefix, detail=None):
+    """401 for a key that is not right; 429 with Retry-After once its prefix or the caller's
+    address has failed too often in the window (stores/api/throttling.py)."""
+    wait = note_auth_failure(prefix=prefix, address=client_address(request))
+    if wait:
+        # DRF adds "Expected available in N seconds." and the handler sets Retry-After.
+        raise exceptions.Throttled(wait=wait, detail=_("Too many failed key checks."))
+    raise exceptions.AuthenticationFailed(detail or _("Unknown or revoked API key."))
 
 
 def _key_query():

@@ -1,9 +1,16 @@
-"""Per-till throttling: a till stuck in a retry loop must not starve the others."""
+"""Per-till throttling: a till stuck in a retry loop must not starve the others; and failed
+key checks counted per key prefix and per client address, so guessing keys gets 429."""
 
 import logging
+import math
+from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
+
+from stores.models import TillAuthFailure
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +67,60 @@ class TerminalRateThrottle(SimpleRateThrottle):
         except Exception:
             logger.warning("Till throttle cache unwritable: failing open", exc_info=True)
         return True
+
+
+# --- failed authentication -----------------------------------------------------------------
+
+
+def _failure_limits():
+    return {
+        TillAuthFailure.Scope.PREFIX: settings.TILL_AUTH_FAILURES_PER_KEY,
+        TillAuthFailure.Scope.ADDRESS: settings.TILL_AUTH_FAILURES_PER_ADDRESS,
+    }
+
+
+def note_auth_failure(*, prefix, address, now=None) -> int:
+    """Count one failed till authentication against its key prefix and its client address
+    (core.net.client_address); returns the seconds until the caller may try again if either
+    is over its limit in the current window (TILL_AUTH_FAILURE_WINDOW), else 0.
+
+    Only failures are counted and only failures are refused: the till API checks the key
+    before it asks, so a till whose key is right is never slowed by someone else's wrong
+    guesses for its prefix or from its address. Once over the limit nothing more is written
+    until the window ends, so a flood of wrong keys costs one read each.
+    """
+    now = now or timezone.now()
+    window = timedelta(seconds=settings.TILL_AUTH_FAILURE_WINDOW)
+    wait = 0
+    for scope, ident in ((TillAuthFailure.Scope.PREFIX, prefix),
+                         (TillAuthFailure.Scope.ADDRESS, address)):  # fmt: skip
+        if not ident:
+            continue
+        start, failures = _count(scope, str(ident)[:64], now, window, _failure_limits()[scope])
+        if failures > _failure_limits()[scope]:
+            wait = max(wait, math.ceil((start + window - now).total_seconds()))
+    return wait
+
+
+def _count(scope, ident, now, window, limit):
+    rows = TillAuthFailure.objects.filter(scope=scope, ident=ident)
+    row = rows.values_list("window_start", "failures").first()
+    if row is not None and row[0] > now - window:
+        start, failures = row
+        if failures <= limit:
+            # F() + 1: two workers counting the same prefix at once both count.
+            rows.filter(window_start=start).update(failures=F("failures") + 1)
+            failures += 1
+        return start, failures
+    # The first failure, or the first of a new window (two workers starting one at once
+    # both write 1: the count is one low for that window, never locks anyone out early).
+    TillAuthFailure.objects.update_or_create(
+        scope=scope, ident=ident, defaults={"window_start": now, "failures": 1}
+    )
+    return now, 1
+
+
+def forget_old_auth_failures(*, now=None) -> int:
+    """Drop the counts whose window ended a day ago (the nightly purge)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TILL_AUTH_FAILURE_WINDOW)
+    return TillAuthFailure.objects.filter(window_start__lt=cutoff - timedelta(days=1)).delete()[0]
