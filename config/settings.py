@@ -313,8 +313,12 @@ POINTS_ADJUSTMENT_MAX_POINTS = env.int("POINTS_ADJUSTMENT_MAX_POINTS", default=1
 # Member imports bigger than this many bytes run as a background job from the admin.
 MEMBER_IMPORT_BACKGROUND_BYTES = env.int("MEMBER_IMPORT_BACKGROUND_BYTES", default=512 * 1024)
 # A running import or bulk job that has not reported for this many seconds is taken as dead
-# (its worker was killed) and resumed by the reaper after its last committed chunk.
-IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=600)
+# (its worker was killed) and resumed by the reaper (every minute) after its last committed
+# chunk. Jobs beat once per chunk (a chunk takes seconds), so two minutes is plenty.
+IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=120)
+# A job waiting this long since it was queued is queued again by the reaper (the message was
+# lost, e.g. with a broker that restarted empty); a duplicate message is harmless (the claim).
+JOB_REQUEUE_PENDING_SECONDS = env.int("JOB_REQUEUE_PENDING_SECONDS", default=180)
 # Threads of the nightly expiry, each expiring its own chunks of accounts on its own
 # connection: about one per core PostgreSQL may use (the tills keep the rest).
 EXPIRY_WORKERS = env.int("EXPIRY_WORKERS", default=2)

@@ -12,8 +12,9 @@ class MembersConfig(AppConfig):
 
         from . import bulk  # noqa: F401  (registers the members' own bulk operations)
 
-        # Import and bulk jobs whose worker died are resumed by this reaper.
+        # Import and bulk jobs that are stuck are queued again by this reaper: every minute,
+        # so a job silent for IMPORT_JOB_STALE_SECONDS (120) resumes within about 3 minutes.
         settings.CELERY_BEAT_SCHEDULE.setdefault(
             "members-reap-jobs",
-            {"task": "members.tasks.reap_import_jobs", "schedule": crontab(minute="*/5")},
+            {"task": "members.tasks.reap_import_jobs", "schedule": crontab(minute="*")},
         )

@@ -11,18 +11,16 @@ operation a queryset of CHUNK of them, and commits that chunk with the job's res
 
 import io
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import BulkJob, BulkJobProblem, Member
+from members.queueing import JobSuperseded, claim, owned, queue_job, reap, update_owned
 
 CHUNK = 1000
 MAX_ATTEMPTS = 5
@@ -64,24 +62,20 @@ def columns_of(header, names):
 def start_filter_job(*, request, kind, params, actor) -> BulkJob:
     """A job over the members the member list shows for this request's filter and search
     (its query string), started once the job row is committed."""
-    from members.tasks import run_member_bulk_job
-
     if kind not in OPERATIONS:
         raise ValueError(f"unknown bulk operation {kind}")
     job = BulkJob.objects.create(
         kind=kind, filter=_filter_of(request), params=params, created_by=actor
     )
-    transaction.on_commit(lambda: run_member_bulk_job.delay(job.pk))
+    queue_job(job)
     return job
 
 
 def start_file_job(*, kind, upload, params, actor) -> BulkJob:
-    from members.tasks import run_member_bulk_job
-
     job = BulkJob.objects.create(
         kind=kind, file=upload, original_name=upload.name[:200], params=params, created_by=actor
     )
-    transaction.on_commit(lambda: run_member_bulk_job.delay(job.pk))
+    queue_job(job)
     return job
 
 
@@ -110,22 +104,11 @@ def members_for_filter(user, query):
 # --- running a job -----------------------------------------------------------------------
 
 
-def stale_after():
-    return timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
-
-
-def _claim(job_id):
-    now = timezone.now()
-    dead = Q(status=BulkJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
-    return BulkJob.objects.filter(Q(status=BulkJob.Status.PENDING) | dead, pk=job_id).update(
-        status=BulkJob.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1
-    )
-
-
 def run_bulk_job(*, job_id) -> BulkJob:
     """Run (or resume) one bulk job. Claimed by a conditional UPDATE: a duplicated task does
-    nothing. Each chunk commits with the job's counters and resume point."""
-    claimed = _claim(job_id)
+    nothing. Each chunk commits with the job's counters and resume point, while this
+    worker's claim holds (a worker taken for dead that wakes up rolls its chunk back)."""
+    claimed = claim(BulkJob, job_id)
     job = BulkJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
         return job
@@ -139,6 +122,12 @@ def run_bulk_job(*, job_id) -> BulkJob:
             _run_file(job, operation)
         else:
             _run_filter(job, operation)
+    except JobSuperseded:
+        return BulkJob.objects.get(pk=job_id)  # another worker took over: it finishes
+    except (OperationalError, InterfaceError):
+        # The database went away: the job stays RUNNING and the reaper resumes it after its
+        # last committed chunk once the database is back (not the job's fault: no FAILED).
+        raise
     except Exception as exc:
         _fail(job, _("The job stopped with an unexpected error: %(error)s") % {"error": exc})
         raise
@@ -217,11 +206,10 @@ def _checkpoint(job, *, processed, done, problems, last=None, rows=None):
     job.heartbeat_at = timezone.now()
     fields = ["processed", "succeeded", "failed", "last_member_id", "rows_done", "progress",
               "heartbeat_at", "total"]  # fmt: skip
-    BulkJob.objects.filter(pk=job.pk).update(**{name: getattr(job, name) for name in fields})
+    update_owned(job, **{name: getattr(job, name) for name in fields})
 
 
 def _finish(job):
-    job.status = BulkJob.Status.DONE
     job.progress = 100
     job.finished_at = timezone.now()
     job.message = _("%(done)d done, %(failed)d refused, of %(total)d.") % {
@@ -233,7 +221,12 @@ def _finish(job):
         buffer = io.BytesIO()
         write_problem_report(job, buffer)
         job.report.save(f"bulk-errors-{job.pk}.xlsx", ContentFile(buffer.getvalue()), save=False)
-    job.save()
+    try:
+        update_owned(job, status=BulkJob.Status.DONE, progress=100, finished_at=job.finished_at,
+                     message=job.message, report=job.report, params=job.params)  # fmt: skip
+    except JobSuperseded:
+        return BulkJob.objects.get(pk=job.pk)
+    job.status = BulkJob.Status.DONE
     return job
 
 
@@ -252,25 +245,16 @@ def write_problem_report(job, target):
 
 
 def _fail(job, message):
-    job.status, job.message = BulkJob.Status.FAILED, message[:1000]
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "finished_at"])
+    job.message, job.finished_at = message[:1000], timezone.now()
+    if owned(job).update(status=BulkJob.Status.FAILED, message=job.message,
+                         finished_at=job.finished_at):  # fmt: skip
+        job.status = BulkJob.Status.FAILED
     return job
 
 
 def reap_bulk_jobs() -> list[int]:
-    """Hand running bulk jobs whose worker died back to a worker (they resume)."""
-    from members.tasks import run_member_bulk_job
-
-    cutoff = timezone.now() - stale_after()
-    dead = list(
-        BulkJob.objects.filter(status=BulkJob.Status.RUNNING, heartbeat_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
-    for job_id in dead:
-        run_member_bulk_job.delay(job_id)
-    return dead
+    """Queue again the bulk jobs that are stuck (members.queueing.stuck); the ids queued."""
+    return reap(BulkJob)[0]
 
 
 # --- the members' own operations -----------------------------------------------------------

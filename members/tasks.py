@@ -14,11 +14,12 @@ def run_member_import(job_id):
 
 @shared_task
 def reap_import_jobs():
-    """Every few minutes: resume the import and bulk jobs whose worker died."""
-    from members.bulk import reap_bulk_jobs
-    from members.importing.jobs import reap_import_jobs as reap
+    """Every minute: queue again the import and bulk jobs that are stuck (killed while
+    running, never queued because the broker was away, or lost on the way). Its name is the
+    one the beat schedule has always used; it reaps every kind of job."""
+    from members.queueing import reap_jobs
 
-    return {"imports": reap(), "bulk": reap_bulk_jobs()}
+    return reap_jobs()
 
 
 @shared_task(acks_late=True)

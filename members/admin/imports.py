@@ -9,21 +9,20 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.formatting import format_duration
 from members.admin import import_progress
+from members.admin.jobs import JobAdminMixin
 from members.importing.jobs import confirm_import_job, inline_max_bytes, run_import_job
 from members.importing.members import write_template
 from members.models import ImportJob
-from members.tasks import run_member_import
+from members.queueing import queue_job
 from stores.access import allowed_store_ids
 
 PREVIEW_ROWS = 200
@@ -56,25 +55,26 @@ def _start(job):
     """Run small jobs now; hand big ones to Celery once the job row is committed."""
     if job.file.size <= inline_max_bytes():
         return run_import_job(job_id=job.pk)
-    transaction.on_commit(lambda: run_member_import.delay(job.pk))
+    queue_job(job)  # a broker outage marks the job 排队失败, never fails this request
     return job
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     list_display = [
-        "original_name", "status", "dry_run", "progress", "rows_read", "imported", "updated",
-        "rejected", "duplicates", "report_link", "created_by", "created_at",
+        "original_name", "state_shown", "dry_run", "progress", "rows_read", "imported",
+        "updated", "rejected", "duplicates", "report_link", "created_by", "created_at",
     ]  # fmt: skip
     list_filter = ["status"]
     readonly_fields = [
-        "original_name", "status", "dry_run", "update_existing", "registration_bonus",
-        "progress", "rows_read",
+        "original_name", "state_shown", "dry_run", "update_existing", "registration_bonus",
+        "progress", "heartbeat_shown", "rows_read",
         "imported", "updated", "rejected", "duplicates", "duration", "message", "report_link",
         "created_by", "created_at", "finished_at",
     ]  # fmt: skip
     fields = readonly_fields
     actions = ["confirm"]
+    change_form_template = "admin/members/job_change_form.html"
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("created_by")
@@ -95,11 +95,11 @@ class ImportJobAdmin(admin.ModelAdmin):
     def duration(self, obj):
         return format_duration(obj.seconds) if obj.finished_at else "-"
 
-    @admin.display(description=gettext_lazy("error report"))
-    def report_link(self, obj):
-        if not obj.report:
-            return "-"
-        return format_html('<a href="{}">{}</a>', obj.report.url, _("download"))
+    def job_page_url(self, job):
+        return _progress_url(job)
+
+    def may_retry(self, request, job):
+        return self.has_add_permission(request)
 
     def get_urls(self):
         return [
@@ -123,6 +123,7 @@ class ImportJobAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(partial(import_progress.progress_view, self)),
                 name="members_importjob_progress",
             ),
+            *self.job_urls(),
             *super().get_urls(),
         ]
 
@@ -183,6 +184,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             "problems": problems,
             "more": max(count - PREVIEW_ROWS, 0),
             "confirm_url": reverse("admin:members_importjob_confirm", args=[job.pk]),
+            "report_url": import_progress.report_url(job),
         }
         return TemplateResponse(request, "admin/members/import_preview.html", context)
 

@@ -1,24 +1,26 @@
 """Member import jobs: the admin's uploads, run inline when small, as a Celery job when big.
 
 A job commits chunk by chunk (members.importing.members), each chunk with the job's counters,
-its resume point (`rows_done`) and a heartbeat. A worker killed halfway leaves the job RUNNING
-with a heartbeat that stops moving: the reaper (`reap_import_jobs`, every few minutes from
-Celery beat, or `manage.py reap_import_jobs`) hands it back to a worker, which resumes after
-the last committed chunk. A resumed job posts nothing twice: members are unique by phone and
-every ledger write of an import is keyed by member.
+its resume point (`rows_done`) and a heartbeat. A worker killed halfway (or one that lost its
+database) leaves the job RUNNING with a heartbeat that stops moving: the reaper
+(members.queueing: every minute from Celery beat, or `manage.py reap_import_jobs`, which reaps
+every kind of job) hands it back to a worker, which resumes after the last committed chunk. A
+job that could not be queued (the broker was away) is UNQUEUED and queued again the same way.
+A resumed job posts nothing twice: members are unique by phone, every ledger write of an
+import is keyed by member, and a chunk commits only while its worker's claim still holds.
 """
 
 import io
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import Source
 from members.models import ImportJob
+from members.queueing import JobSuperseded, claim, owned, reap, update_owned
 from stores.access import allowed_store_ids
 
 from .members import ImportResult, import_members, write_error_report
@@ -33,21 +35,6 @@ def inline_max_bytes():
     return settings.MEMBER_IMPORT_BACKGROUND_BYTES
 
 
-def stale_after():
-    """A running job beats once per chunk (seconds apart); one silent this long is dead."""
-    return timedelta(seconds=settings.IMPORT_JOB_STALE_SECONDS)
-
-
-def _claim(job_id):
-    """Take the job: a waiting one, or a running one whose worker stopped beating (a crash).
-    One conditional UPDATE, so two workers handed the same job cannot both run it."""
-    now = timezone.now()
-    dead = Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
-    return ImportJob.objects.filter(Q(status=ImportJob.Status.PENDING) | dead, pk=job_id).update(
-        status=ImportJob.Status.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1
-    )
-
-
 def run_import_job(*, job_id) -> ImportJob:
     """Run a waiting import job: a dry run ends PREVIEWED, a real run DONE; a job that stopped
     halfway resumes after its last committed chunk.
@@ -56,7 +43,7 @@ def run_import_job(*, job_id) -> ImportJob:
     claimed and does nothing; the phone's uniqueness and the ledger keys make a rerun of the
     same rows import and post nothing twice anyway.
     """
-    claimed = _claim(job_id)
+    claimed = claim(ImportJob, job_id)
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
         return job
@@ -83,6 +70,13 @@ def run_import_job(*, job_id) -> ImportJob:
             )
     except ImportDataError as exc:
         return _fail(job, str(exc.message))
+    except JobSuperseded:
+        return ImportJob.objects.get(pk=job_id)  # another worker took over: it finishes
+    except (OperationalError, InterfaceError):
+        # The database went away (a restart, a dropped connection): not the import's fault.
+        # The job stays RUNNING; its heartbeat stops, and the reaper resumes it once the
+        # database is back, after its last committed chunk.
+        raise
     except Exception as exc:
         # Anything unexpected (a lost file, a dropped connection): mark it failed instead of
         # "running" for ever; what committed stays committed, a rerun skips it.
@@ -94,7 +88,6 @@ def run_import_job(*, job_id) -> ImportJob:
 def _finish(job, result: ImportResult):
     for name in ("rows_read", "imported", "updated", "rejected", "duplicates", "seconds"):
         setattr(job, name, getattr(result, name))
-    job.status = ImportJob.Status.PREVIEWED if job.dry_run else ImportJob.Status.DONE
     job.message = result.summary()
     job.progress = 100
     job.finished_at = timezone.now()
@@ -102,7 +95,14 @@ def _finish(job, result: ImportResult):
         buffer = io.BytesIO()
         write_error_report(result, buffer, problems=_problem_rows(job))
         job.report.save(f"errors-{job.pk}.xlsx", ContentFile(buffer.getvalue()), save=False)
-    job.save()
+    fields = ["message", "progress", "finished_at", "report", "rows_read", "imported",
+              "updated", "rejected", "duplicates", "seconds"]  # fmt: skip
+    status = ImportJob.Status.PREVIEWED if job.dry_run else ImportJob.Status.DONE
+    try:
+        update_owned(job, status=status, **{name: getattr(job, name) for name in fields})
+    except JobSuperseded:
+        return ImportJob.objects.get(pk=job.pk)
+    job.refresh_from_db(fields=["status"])
     job.result = result  # for the admin's preview page; not stored
     return job
 
@@ -115,9 +115,10 @@ def _problem_rows(job):
 
 
 def _fail(job, message):
-    job.status, job.message = ImportJob.Status.FAILED, message[:1000]
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "finished_at"])
+    job.message, job.finished_at = message[:1000], timezone.now()
+    if owned(job).update(status=ImportJob.Status.FAILED, message=job.message,
+                         finished_at=job.finished_at):  # fmt: skip
+        job.status = ImportJob.Status.FAILED
     return job
 
 
@@ -141,16 +142,6 @@ def confirm_import_job(*, job_id) -> ImportJob:
 
 
 def reap_import_jobs() -> list[int]:
-    """Hand the running jobs whose worker died (no heartbeat for `stale_after()`) back to a
-    worker, which resumes each after its last committed chunk. Returns their ids."""
-    from members.tasks import run_member_import
-
-    cutoff = timezone.now() - stale_after()
-    dead = list(
-        ImportJob.objects.filter(
-            status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff
-        ).values_list("pk", flat=True)
-    )
-    for job_id in dead:
-        run_member_import.delay(job_id)
-    return dead
+    """Queue again the import jobs that are stuck (members.queueing.stuck: killed while running,
+    never queued, or lost on the way); returns the ids queued."""
+    return reap(ImportJob)[0]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from core.sql import column, table
 from members.models import Card, ImportProblem, Member, Tier
 from members.models.member import name_initials
+from members.queueing import update_owned
 from members.services.members import (
     PROFILE_FIELDS,
     bulk_open_members,
@@ -703,7 +704,9 @@ def _checkpoint(job, result, last_row, started, percent):
     for name in ("rows_read", "imported", "updated", "rejected", "duplicates"):
         setattr(job, name, getattr(result, name))
         fields.append(name)
-    type(job).objects.filter(pk=job.pk).update(**{name: getattr(job, name) for name in fields})
+    # Only while this worker's claim holds: a worker taken for dead that wakes up again rolls
+    # its chunk back here (JobSuperseded) instead of importing it beside its successor.
+    update_owned(job, **{name: getattr(job, name) for name in fields})
 
 
 def _resume(run, rows, resume_after, problem_rows):

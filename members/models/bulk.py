@@ -17,6 +17,9 @@ class BulkJob(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
+        # The broker was away when the job was to be queued (members/queueing.py): the reaper
+        # queues it again, or the operator's 重试 does.
+        UNQUEUED = "unqueued", _("Could not be queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -39,6 +42,10 @@ class BulkJob(models.Model):
     last_member_id = models.BigIntegerField(_("last member done"), default=0)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    queued_at = models.DateTimeField(
+        _("last queued at"), null=True, blank=True,
+        help_text=_("When the job was last handed to the broker."),
+    )  # fmt: skip
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     message = models.TextField(_("message"), blank=True)
     report = models.FileField(_("error report"), upload_to="bulk/reports/%Y/%m/", blank=True)

@@ -14,6 +14,9 @@ class ImportJob(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
+        # The broker was away when the job was to be queued (members/queueing.py): the reaper
+        # queues it again, or the operator's 重试 does.
+        UNQUEUED = "unqueued", _("Could not be queued")
         RUNNING = "running", _("Running")
         PREVIEWED = "previewed", _("Checked (dry run)")
         DONE = "done", _("Imported")
@@ -44,6 +47,10 @@ class ImportJob(models.Model):
         _("rows done"), default=0, help_text=_("The last row of the last committed chunk.")
     )
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    queued_at = models.DateTimeField(
+        _("last queued at"), null=True, blank=True,
+        help_text=_("When the job was last handed to the broker."),
+    )  # fmt: skip
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     seconds = models.FloatField(_("seconds"), default=0)
     message = models.TextField(_("message"), blank=True)
