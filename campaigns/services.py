@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import queueing
 from coupons.exceptions import CouponNotAvailable
 from coupons.services import issue_coupons
 from loyalty.services.promotions import create_targeted_multiplier, list_rule_members
@@ -145,9 +146,12 @@ def launch_campaign(*, campaign, source, actor=None, at=None) -> CampaignRun:
     if campaign.offer == Campaign.Offer.COUPON:
         from .tasks import deliver_offers_task
 
+        # A broker outage must not fail the launch that has committed: it is logged and the
+        # campaign stays 发放中 (launching) until the offer is delivered.
         transaction.on_commit(
-            lambda: deliver_offers_task.delay(campaign.pk, day.isoformat(), actor_id(actor))
-        )
+            lambda: queueing.send(deliver_offers_task, campaign.pk, day.isoformat(),
+                                  actor_id(actor))
+        )  # fmt: skip
     else:
         # Listing members for a points rule is one INSERT: done here, in the launch's stead.
         deliver_offers(campaign=campaign, day=day, source=source, actor=actor, at=at)
