@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "config.apps.APIKeyConfig",
     "drf_spectacular",
+    # Swagger UI's own files for /api/docs/, served from here (never a CDN: the product runs
+    # offline), pinned in requirements.lock.
+    "drf_spectacular_sidecar",
     "django_filters",
     "import_export",
     "simple_history",
@@ -297,6 +300,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # No online validator badge: it would ask validator.swagger.io about our schema.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -342,6 +350,11 @@ LOGGING = {
 }
 
 if not DEBUG:
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+# Production is served over HTTPS (nginx with TLS in front). The demo runs as production does
+# (DEBUG off) but over plain HTTP on 127.0.0.1: bin/demo sets HTTPS=off, which keeps cookies
+# usable without TLS and sends no HSTS. Never set it off on a server people reach.
+if not DEBUG and env.bool("HTTPS", default=True):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -349,7 +362,6 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
 
 if EMBEDDED and "pytest" not in sys.modules and "runserver" in sys.argv:
     warnings.warn(

@@ -143,7 +143,9 @@ def test_the_filter_widget_and_calendar_speak_chinese(client, head_office):
     assert catalogue["one letter Wednesday\x04W"] == "三"
 
 
-@pytest.mark.parametrize("template", ["400.html", "403.html", "404.html", "500.html"])
+@pytest.mark.parametrize(
+    "template", ["400.html", "403.html", "403_csrf.html", "404.html", "500.html"]
+)
 def test_the_error_pages_are_in_chinese(template):
     with translation.override("zh-hans"):
         page = render_to_string(template)
