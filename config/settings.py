@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -196,12 +197,17 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Production serves what collectstatic gathered (hashed names, compressed; bin/demo runs it).
+# STATIC_FROM_FINDERS=on serves the apps' files as they are, straight from the finders (the
+# fault suite's gunicorn: DEBUG off without a collectstatic of its own).
+STATIC_FROM_FINDERS = env.bool("STATIC_FROM_FINDERS", default=False)
+WHITENOISE_USE_FINDERS = STATIC_FROM_FINDERS
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or "pytest" in sys.modules
+            if DEBUG or "pytest" in sys.modules or STATIC_FROM_FINDERS
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -324,6 +330,9 @@ MEMBER_IMPORT_BACKGROUND_BYTES = env.int("MEMBER_IMPORT_BACKGROUND_BYTES", defau
 # (its worker was killed) and resumed by the reaper (every minute) after its last committed
 # chunk. Jobs beat once per chunk (a chunk takes seconds), so two minutes is plenty.
 IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=120)
+# Members (or file rows) a bulk job does per chunk: each chunk commits with its checkpoint and
+# heartbeat.
+BULK_JOB_CHUNK = env.int("BULK_JOB_CHUNK", default=1000)
 # A job waiting this long since it was queued is queued again by the reaper (the message was
 # lost, e.g. with a broker that restarted empty); a duplicate message is harmless (the claim).
 JOB_REQUEUE_PENDING_SECONDS = env.int("JOB_REQUEUE_PENDING_SECONDS", default=180)
@@ -346,6 +355,7 @@ LOGGING = {
         "django_redis.cache": {"filters": ["once_a_minute"]},
         "stores.api.throttling": {"filters": ["once_a_minute"]},
         "core.queueing": {"filters": ["once_a_minute"]},
+        "core.unavailable": {"filters": ["once_a_minute"]},
     },
 }
 

@@ -12,6 +12,7 @@ operation a queryset of CHUNK of them, and commits that chunk with the job's res
 import io
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, QueryDict
@@ -22,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from members.models import BulkJob, BulkJobProblem, Member
 from members.queueing import JobSuperseded, claim, owned, queue_job, reap, update_owned
 
-CHUNK = 1000
+CHUNK = settings.BULK_JOB_CHUNK
 MAX_ATTEMPTS = 5
 
 

@@ -2,14 +2,16 @@
 
 DRF's own errors (validation, auth, 404, 405, 429, bad JSON), Django's Http404 and
 PermissionDenied, a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), every DomainError (its `code`
-and `status`) and unexpected exceptions (500, logged with the request id, never a stack trace
-in the body) all come out the same.
+and `status`) a database that is away for a moment (503 `service_unavailable` with Retry-After) and
+unexpected exceptions (500, logged with the request id, never a stack trace in the body) all
+come out the same.
 """
 
 import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -24,6 +26,7 @@ logger = logging.getLogger("stores.api")
 VALIDATION_CODE = "invalid"
 SERVER_ERROR_CODE = "server_error"
 PAYLOAD_TOO_LARGE_CODE = "payload_too_large"
+UNAVAILABLE_CODE = "service_unavailable"
 
 
 def error_body(code, detail, fields=None):
@@ -62,6 +65,18 @@ def known_error_response(exc):
             ),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is away for a moment (a restart, a dropped connection): nothing was
+        # written (the transaction died with the connection), so the till retries the same
+        # request with the same Idempotency-Key. Once the server is back the next request
+        # reconnects (CONN_HEALTH_CHECKS).
+        logging.getLogger("core.unavailable").warning("Database unavailable", exc_info=True)
+        response = Response(
+            error_body(UNAVAILABLE_CODE, _("The service is briefly unavailable; retry shortly.")),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, RecursionError):
         # Input nested past what any parser or serializer walks: malformed, not our failure.
         return Response(

@@ -42,9 +42,11 @@ ERROR_CODES = {
     "duplicate_exchange": (409, "This exchange number was already used with another exchange."),
     "throttled": (429, "Request was throttled. Expected available in 3 seconds."),
     "server_error": (500, "Internal error. Quote request id 4f1c… to support."),
+    "service_unavailable": (503, "The service is briefly unavailable; retry shortly."),
 }
 
-COMMON_CODES = ("not_authenticated", "authentication_failed", "throttled", "server_error")
+COMMON_CODES = ("not_authenticated", "authentication_failed", "throttled", "server_error",
+                "service_unavailable")  # fmt: skip
 # A POST that changes nothing (quote, coupon evaluation) takes no Idempotency-Key.
 READ_POST_CODES = ("parse_error", "payload_too_large")
 POST_CODES = (
