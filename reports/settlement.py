@@ -10,9 +10,13 @@ consumption rows are negative) is a reversing line in the period of the refund, 
 same two stores as the spend it reverses. Expiry and earned points taken back by a refund move
 lots too, but between no two stores: they are not settled.
 
-**Rate.** `SettlementRate` is a dated setting: the rate in force on the day of the consumption;
-before any, the redemption value of the redemption rule in force that day (1 / points per
-yuan). Each (payer, payee, rate) line is rounded to the cent once.
+**Rate.** `SettlementRate` is a dated setting: the rate in force on the day of the spend; before
+any, the redemption value of the redemption rule in force that day (1 / points per yuan). A
+reversal is priced at the rate of the spend it reverses, not of the refund's day (a rate
+change in between would leave stores owing for nothing). The spends of each (payer, payee,
+rate) line are rounded to the cent once; each reversal is the difference its points make to
+the rounded value of what its spend has had given back, so a spend given back in pieces over
+several months nets to what it was booked at, to the cent.
 
 **Stored value** (rule chosen here, FIFO over the member's credits): each wallet's entries are
 replayed in time order as a queue of credits, each funded by one store: a recharge, an opening
@@ -27,8 +31,9 @@ forfeited bonus or a negative adjustment leaves the queue without a counterparty
 **Coupons.** Each coupon's terms say who funds its discount: head office, the redeeming store
 or a split (the store's share in percent). Head office owes the store that accepted a coupon at
 the till its funded part of the discount (the USED event's discount in the coupon ledger); a
-whole refund that gives the coupon back is a reversing line in the refund's period (the
-RETURNED event carries the same discount). Left as they are: a partial refund (the coupon is
+whole refund is a reversing line in the refund's period (the RETURNED event carries the same
+discount, or the REFUNDED event when the coupon's terms keep it used: the member loses the
+coupon, but the discount went with the sale). Left as they are: a partial refund (the coupon is
 not given back; the refunded lines' share of the discount stays with the store, which paid
 the member back net of it) and coupon events written after their month closed (tills never
 backdate them). `SOURCES` lists the functions that produce a period's lines, one per kind.
@@ -186,10 +191,17 @@ def _in_window(alias_time, alias_id, late_after, upto, params, window):
 # --- points ----------------------------------------------------------------------------------
 
 
-def points_consumed(window):
-    """[(payer store id, payee store id, local day, points)]: points issued by the payer and
-    spent in the payee, across stores, net of spends given back (one grouped query)."""
-    params = [timezone.get_current_timezone_name()]
+_CONSUMPTIONS = f"""
+    FROM {LotConsumption._meta.db_table} c
+    JOIN {PointsEntry._meta.db_table} ce ON ce.id = c.entry_id
+    JOIN {PointsLot._meta.db_table} l ON l.id = c.lot_id
+    JOIN {PointsEntry._meta.db_table} le ON le.id = l.entry_id
+"""
+
+
+def _consumption_window(window):
+    """(SQL condition on a lot consumption `c` of entry `ce`: the window takes it in, params)."""
+    params = []
     where = _in_window(
         "ce.created_at",
         "c.id",
@@ -198,38 +210,82 @@ def points_consumed(window):
         params,
         window,
     )
-    kinds = [PK.REDEEM, PK.GIFT, PK.REDEEM_REVERSAL]
+    return where, params
+
+
+def points_spent(window):
+    """[(payer store id, payee store id, local day, points)]: points issued by the payer (the
+    store of the entry that created the lot) and spent in the payee (redemptions, gifts),
+    across stores (one grouped query)."""
+    where, params = _consumption_window(window)
     sql = f"""
-        SELECT payer, payee, day, SUM(points) FROM (
-            SELECT le.store_id AS payer,
-                   CASE WHEN ce.reverses_id IS NULL THEN ce.store_id ELSE oe.store_id END
-                       AS payee,
-                   (ce.created_at AT TIME ZONE %s)::date AS day,
-                   c.points AS points
-            FROM {LotConsumption._meta.db_table} c
-            JOIN {PointsEntry._meta.db_table} ce ON ce.id = c.entry_id
-            JOIN {PointsLot._meta.db_table} l ON l.id = c.lot_id
-            JOIN {PointsEntry._meta.db_table} le ON le.id = l.entry_id
-            LEFT JOIN {PointsEntry._meta.db_table} oe ON oe.id = ce.reverses_id
-            WHERE ce.kind IN ({", ".join(["%s"] * len(kinds))}) AND {where}
-        ) moves
-        WHERE payer IS DISTINCT FROM payee
-        GROUP BY payer, payee, day
+        SELECT le.store_id, ce.store_id, (ce.created_at AT TIME ZONE %s)::date, SUM(c.points)
+        {_CONSUMPTIONS}
+        WHERE ce.kind IN (%s, %s) AND le.store_id IS DISTINCT FROM ce.store_id AND {where}
+        GROUP BY 1, 2, 3
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [params[0], *kinds, *params[1:]])
+        cursor.execute(sql, [timezone.get_current_timezone_name(), PK.REDEEM, PK.GIFT, *params])
+        return cursor.fetchall()
+
+
+def points_given_back(window):
+    """[(payer, payee, local day of the spend, points given back, points of the same spend
+    and payer given back before)]: what the window's refunds gave back of spent points (a
+    `redeem_reversal` consumes lots negatively), between the two stores of the spend each one
+    reverses, one row per reversing entry and issuing store. What came back before is counted
+    over all time, in the order it came back, so a spend given back over several refunds and
+    months is reversed to the cent of what it was booked at (see points_lines)."""
+    where, params = _consumption_window(window)
+    sql = f"""
+        WITH spends AS (
+            SELECT DISTINCT ce.reverses_id AS id {_CONSUMPTIONS}
+            WHERE ce.kind = %s AND {where}
+        ),
+        back AS (
+            SELECT le.store_id AS payer, oe.store_id AS payee, ce.reverses_id AS spend,
+                   (oe.created_at AT TIME ZONE %s)::date AS day, ce.id AS entry,
+                   -c.points AS points, {where} AS selected,
+                   COALESCE(SUM(-c.points) OVER (
+                       PARTITION BY ce.reverses_id, le.store_id ORDER BY c.id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+            {_CONSUMPTIONS}
+            JOIN {PointsEntry._meta.db_table} oe ON oe.id = ce.reverses_id
+            WHERE ce.kind = %s AND ce.reverses_id IN (SELECT id FROM spends)
+        )
+        SELECT payer, payee, day, SUM(points), MIN(before) FROM back
+        WHERE selected AND payer IS DISTINCT FROM payee
+        GROUP BY payer, payee, day, spend, entry
+    """
+    reversal, tz = PK.REDEEM_REVERSAL, timezone.get_current_timezone_name()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [reversal, *params, tz, *params, reversal])
         return cursor.fetchall()
 
 
 def points_lines(window):
+    """Points lines: per (payer, payee, rate of the spend's day), the spends of the window
+    rounded to the cent once, less what the window's refunds gave back. A given-back piece is
+    priced at the rate of the spend it reverses (not the rate of the refund's day: a rate
+    change between them would leave stores owing for nothing), as the difference it makes to
+    the spend's rounded value (so the pieces of a spend given back over several refunds add
+    up to what the spend was booked at)."""
     rates = Rates()
-    grouped = defaultdict(int)
-    for payer, payee, day, points in points_consumed(window):
-        grouped[(payer, payee, rates.on(day))] += int(points)
+    points, amounts = defaultdict(int), defaultdict(Decimal)
+    for payer, payee, day, spent in points_spent(window):
+        points[(payer, payee, rates.on(day))] += int(spent)
+    for key, spent in points.items():
+        amounts[key] = _cents(spent * key[2])
+    for payer, payee, day, back, before in points_given_back(window):
+        rate = rates.on(day)
+        key = (payer, payee, rate)
+        points[key] -= int(back)
+        amounts[key] -= _cents((before + back) * rate) - _cents(before * rate)
     return [
-        Line(Kind.POINTS, payer, payee, points, rate, _cents(points * rate))
-        for (payer, payee, rate), points in grouped.items()
-        if points
+        Line(Kind.POINTS, payer, payee, points[key], rate, amounts[key])
+        for key in points
+        for payer, payee, rate in [key]
+        if points[key] or amounts[key]
     ]
 
 
@@ -343,9 +399,10 @@ def stored_value_lines(window):
 
 def coupon_moves(window):
     """{(payer, payee): amount}: the coupon discounts head office funds (all of them, or its
-    part of a split) that the accepting store gave at the till, net of coupons given back by a
-    whole refund (a reversing amount in the refund's period). A store-funded coupon is the
-    store's own cost: no line. One grouped query over the coupon ledger."""
+    part of a split) that the accepting store gave at the till, net of the discounts a whole
+    refund undid (the coupon given back, or kept used by its terms: a reversing amount in the
+    refund's period). A store-funded coupon is the store's own cost: no line. One grouped
+    query over the coupon ledger."""
     params = []
     where = _in_window("e.created_at", "e.id", None, None, params, window)
     funded = (
@@ -358,12 +415,13 @@ def coupon_moves(window):
         FROM {CouponEvent._meta.db_table} e
         JOIN {Coupon._meta.db_table} c ON c.id = e.coupon_id
         JOIN {CouponTemplateVersion._meta.db_table} v ON v.id = c.version_id
-        WHERE e.kind IN (%s, %s) AND e.store_id IS NOT NULL AND {where}
+        WHERE e.kind IN (%s, %s, %s) AND e.store_id IS NOT NULL AND {where}
         GROUP BY e.store_id
     """
-    used, returned = CouponEvent.Kind.USED, CouponEvent.Kind.RETURNED
+    used = CouponEvent.Kind.USED
+    undone = [CouponEvent.Kind.RETURNED, CouponEvent.Kind.REFUNDED]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [used, used, returned, *params])
+        cursor.execute(sql, [used, used, *undone, *params])
         return {(HEAD_OFFICE, store): _cents(amount) for store, amount in cursor.fetchall()}
 
 

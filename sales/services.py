@@ -883,19 +883,16 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
     refund.coupons_returned = []
     if wholly:
         # The whole sale came back: its coupons come back to the member (expired if past their
-        # date), unless their terms say a used coupon is never returned.
+        # date), unless their terms say a used coupon is never returned; such a coupon stays
+        # used, but its discount went with the sale (whoever funded it is paid it back).
         for use in uses:
+            moves = {"reference": refund_no, "source": source, "actor": actor,
+                     "store": sale.store, "terminal": terminal, "at": at}  # fmt: skip
             if use.coupon.version.refund_policy == use.coupon.version.RefundPolicy.RETURN:
-                coupon_ledger.give_back(
-                    coupon=use.coupon,
-                    reference=refund_no,
-                    source=source,
-                    actor=actor,
-                    store=sale.store,
-                    terminal=terminal,
-                    at=at,
-                )
+                coupon_ledger.give_back(coupon=use.coupon, **moves)
                 refund.coupons_returned.append(use.coupon.code)
+            else:
+                coupon_ledger.undo_discount(coupon=use.coupon, **moves)
     if sale.referral_bonus and wholly:
         # The sale that qualified for the referral is wholly refunded: take both sides back.
         reversal = reverse_referral_bonus(

@@ -222,3 +222,31 @@ def test_the_nightly_task_drafts_this_month_and_last(chain, march):
     assert months == ["2026-03-01", "2026-04-01"]
     march_period = SettlementPeriod.objects.get(month=MARCH)
     assert march_period.status == "open" and march_period.lines.filter(kind="points").count() == 4
+
+
+def test_points_given_back_after_a_rate_change_reverse_at_the_rate_they_were_spent_at(
+    chain, report_rules
+):
+    # 0.01 in March, 0.02 from April. 300 points earned in SH001 are spent in BJ001 on 5 March
+    # (SH001 owes BJ001 ¥3.00); March closes; the sale is wholly refunded on 3 April. The
+    # reversal undoes the ¥3.00 March booked, not ¥6.00 at April's rate.
+    s = chain
+    SettlementRate.objects.create(effective_from=MARCH, yuan_per_point=Decimal("0.01"))
+    SettlementRate.objects.create(effective_from=APRIL, yuan_per_point=Decimal("0.02"))
+    a = make_member(s["SH001"])
+    with time_machine.travel(at(2), tick=False):
+        sell(a, s["SH001"], "1000.00", at=at(2))
+    with time_machine.travel(at(5), tick=False):
+        spend = sell(a, s["BJ001"], "1000.00", redeem=300, at=at(5))
+    with time_machine.travel(at(102), tick=False):
+        march = services.close_settlement_period(month=MARCH, actor=None, source=Source.COMMAND)
+    with time_machine.travel(at(103), tick=False):
+        refund(spend, at=at(103))
+        april = services.compute_settlement(month=APRIL, source=Source.COMMAND)
+
+    (booked,) = march.lines.filter(kind="points")
+    (reversal,) = april.lines.filter(kind="points")
+    assert (booked.points, booked.rate, booked.amount) == (300, Decimal("0.01"), Decimal("3.00"))
+    assert (reversal.payer_id, reversal.payee_id) == (s["SH001"].pk, s["BJ001"].pk)
+    assert (reversal.points, reversal.rate) == (-300, Decimal("0.01"))
+    assert reversal.amount == Decimal("-3.00")
