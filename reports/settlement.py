@@ -91,6 +91,18 @@ def next_month(month):
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
+def default_month():
+    """The month the settlement opens on: the last closed one (the figures to pay), or the
+    current month while none is closed."""
+    closed = (
+        SettlementPeriod.objects.filter(status=SettlementPeriod.Status.CLOSED)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    return closed or month_start(timezone.localdate())
+
+
 def period_bounds(month):
     tz = timezone.get_current_timezone()
     start = timezone.make_aware(datetime.combine(month, time.min), tz)
