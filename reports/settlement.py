@@ -33,15 +33,19 @@ or a split (the store's share in percent). Head office owes the store that accep
 the till its funded part of the discount (the USED event's discount in the coupon ledger); a
 whole refund is a reversing line in the refund's period (the RETURNED event carries the same
 discount, or the REFUNDED event when the coupon's terms keep it used: the member loses the
-coupon, but the discount went with the sale). Left as they are: a partial refund (the coupon is
+coupon, but the discount went with the sale). Left as it is: a partial refund (the coupon is
 not given back; the refunded lines' share of the discount stays with the store, which paid
-the member back net of it) and coupon events written after their month closed (tills never
-backdate them). `SOURCES` lists the functions that produce a period's lines, one per kind.
+the member back net of it). `SOURCES` lists the functions that produce a period's lines, one
+per kind.
 
 **Periods.** A period is a local calendar month. While open, its lines are a draft recomputed
 by the nightly job; `close_settlement_period` computes them one last time and freezes them (with
-the last base-table ids they took in). A row dated in a closed month but written after it
-closed (a backdated import) lands in the first open period, so a closed period never changes.
+the last base-table ids they took in: lot consumptions, stored-value entries, coupon events).
+A row dated in a closed month but written after it closed (a backdated import, an offline sale
+posted late) lands in the first open period, so a closed period never changes. The ids a close
+freezes are commit-safe watermarks (`core.sql.settled_watermark`): the close waits for the
+transactions that hold ids below the mark to end, so a row whose id was taken before the close
+but committed after it is in the closed month, not in neither.
 
 **Clearing.** Each store's net position is what it is owed less what it owes; the positions of
 all parties (head office included) sum to zero, and each store settles its net with head office
@@ -53,11 +57,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from core.money import allocate_money
+from core.sql import settled_watermark
 from coupons.models import Coupon, CouponEvent, CouponTemplateVersion
 from loyalty.models import LotConsumption, PointsEntry, PointsLot, RedemptionRule
 from wallet.models import WalletEntry
@@ -160,11 +166,17 @@ class Window:
     end: datetime
     late_consumption_after: int | None = None
     late_wallet_after: int | None = None
+    late_coupon_after: int | None = None
     upto_consumption: int | None = None
     upto_wallet: int | None = None
+    upto_coupon: int | None = None
 
 
 def window_for(period, freeze=False):
+    """The window of `period`. With `freeze` (a close), the `upto_*` ids are commit-safe
+    watermarks (core.sql.settled_watermark): every row up to them is committed before the
+    lines are computed, every row written later has a higher id, so each row lands in exactly
+    one period: the closing one, or (dated before the next) the first open one, by its id."""
     start, end = period_bounds(period.month)
     last_closed = (
         SettlementPeriod.objects.filter(status=SettlementPeriod.Status.CLOSED)
@@ -181,9 +193,13 @@ def window_for(period, freeze=False):
     if last_closed is not None and first_open == period.month:
         window.late_consumption_after = last_closed.last_consumption_id or 0
         window.late_wallet_after = last_closed.last_wallet_entry_id or 0
+        # Closed before coupon events had a mark: rows dated in the month, as then.
+        window.late_coupon_after = last_closed.last_coupon_event_id
     if freeze:
-        window.upto_consumption = LotConsumption.objects.aggregate(m=Max("id"))["m"] or 0
-        window.upto_wallet = WalletEntry.objects.aggregate(m=Max("id"))["m"] or 0
+        wait = getattr(settings, "SETTLEMENT_CLOSE_WAIT_SECONDS", 30)
+        window.upto_consumption = settled_watermark(LotConsumption, timeout=wait)
+        window.upto_wallet = settled_watermark(WalletEntry, timeout=wait)
+        window.upto_coupon = settled_watermark(CouponEvent, timeout=wait)
     return window
 
 
@@ -416,7 +432,9 @@ def coupon_moves(window):
     refund's period). A store-funded coupon is the store's own cost: no line. One grouped
     query over the coupon ledger."""
     params = []
-    where = _in_window("e.created_at", "e.id", None, None, params, window)
+    where = _in_window(
+        "e.created_at", "e.id", window.late_coupon_after, window.upto_coupon, params, window
+    )
     funded = (
         f"CASE v.funding WHEN '{Funding.HEAD_OFFICE}' THEN 1 "
         f"WHEN '{Funding.SPLIT}' THEN 1 - v.store_share_percent / 100 ELSE 0 END"
