@@ -21,7 +21,10 @@ several months nets to what it was booked at, to the cent.
 **Stored value** (rule chosen here, FIFO over the member's credits): each wallet's entries are
 replayed in time order as a queue of credits, each funded by one store: a recharge, an opening
 balance or a positive adjustment by the store of its entry (none: head office), a transfer in
-by the store where the transfer was made. A payment, a withdrawal or a transfer out takes from
+by the store where the transfer was made. What the closed periods took in is replayed first,
+period by period, as they took it: an entry written later with an earlier date (a backdated
+opening balance or recharge) never changes which credits a closed month's payments took, so no
+store pays twice for one recharge. A payment, a withdrawal or a transfer out takes from
 the oldest credits first; the store funding each piece owes the store of the debit (where the
 goods or the cash went out) the amount of the piece, principal and bonus alike (the recharging
 store received the money and granted the bonus). A stored-value refund gives the money back to
@@ -323,8 +326,11 @@ DEBIT_SETTLED = {WK.PAYMENT, WK.WITHDRAWAL, WK.TRANSFER_OUT}
 
 
 def _wallet_rows(window):
-    """Every entry (in time order) of the wallets with a settled debit or a refund in the
-    window, up to the window's end."""
+    """Every entry of the wallets with a settled debit or a refund in the window, up to the
+    window's end, in the order the FIFO replays them: first what each closed period took in,
+    period by period, as it took it (so a closed period's payments take the very credits they
+    were booked against, whatever was written later with an earlier date), then the rest, each
+    group in time order."""
     params = []
     where = _in_window(
         "e.created_at", "e.id", window.late_wallet_after, window.upto_wallet, params, window
@@ -335,18 +341,32 @@ def _wallet_rows(window):
     upto_params = []
     if window.upto_wallet is not None:
         upto, upto_params = " AND a.id <= %s", [window.upto_wallet]
+    closed = list(
+        SettlementPeriod.objects.filter(
+            status=SettlementPeriod.Status.CLOSED, last_wallet_entry_id__isnull=False
+        )
+        .order_by("month")
+        .values_list("month", "last_wallet_entry_id")
+    )
+    ends = [period_bounds(month)[1] for month, _mark in closed]
+    marks = [mark for _month, mark in closed]
     sql = f"""
         SELECT a.wallet_id, a.id, a.kind, a.principal + a.bonus, a.store_id, a.reverses_id,
                a.created_at
         FROM {table} a
+        LEFT JOIN LATERAL (
+            SELECT min(p.n) AS n FROM unnest(%s::timestamptz[], %s::bigint[])
+                WITH ORDINALITY AS p(end_at, mark, n)
+            WHERE a.id <= p.mark AND a.created_at < p.end_at
+        ) booked ON true
         WHERE a.wallet_id IN (
             SELECT DISTINCT e.wallet_id FROM {table} e
             WHERE e.kind IN ({", ".join(["%s"] * len(kinds))}) AND {where}
         ) AND a.created_at < %s{upto}
-        ORDER BY a.wallet_id, a.created_at, a.id
+        ORDER BY a.wallet_id, booked.n NULLS LAST, a.created_at, a.id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*kinds, *params, window.end, *upto_params])
+        cursor.execute(sql, [ends, marks, *kinds, *params, window.end, *upto_params])
         yield from cursor
 
 
