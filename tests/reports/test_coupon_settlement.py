@@ -83,7 +83,9 @@ def test_head_office_owes_the_accepting_store_its_funded_part(chain, report_rule
     assert sum(p.net for p in nets.values()) == 0
 
 
-def test_a_whole_refund_undoes_the_funding_of_a_coupon_kept_used(chain, report_rules):
+def test_a_whole_refund_undoes_the_funding_of_a_coupon_kept_used(
+    chain, report_rules, check_ledgers
+):
     # A coupon whose terms keep it used on a full refund: the member does not get it back, but
     # the ¥10 head office funded in March went with the sale, so April reverses it.
     kept = CouponTemplate(code="KEPT", name="KEPT")
@@ -111,3 +113,4 @@ def test_a_whole_refund_undoes_the_funding_of_a_coupon_kept_used(chain, report_r
     ]
     assert coupon_lines(march) == {(None, chain["BJ001"].pk): Decimal("10.00")}
     assert coupon_lines(april) == {(None, chain["BJ001"].pk): Decimal("-10.00")}
+    check_ledgers()

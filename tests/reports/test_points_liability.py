@@ -33,8 +33,11 @@ def _scenario(chain):
     return zhang
 
 
-def test_the_liability_equals_the_balances_before_the_nightly_expiry(chain, report_rules):
+def test_the_liability_equals_the_balances_before_the_nightly_expiry(
+    chain, report_rules, check_ledgers
+):
     _scenario(chain)
+    check_ledgers()
     with time_machine.travel(NOW, tick=False):
         result = BY_SLUG["points-liability"].build(Scope(user=None, stores=None))
 

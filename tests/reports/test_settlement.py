@@ -225,7 +225,7 @@ def test_the_nightly_task_drafts_this_month_and_last(chain, march):
 
 
 def test_points_given_back_after_a_rate_change_reverse_at_the_rate_they_were_spent_at(
-    chain, report_rules
+    chain, report_rules, check_ledgers
 ):
     # 0.01 in March, 0.02 from April. 300 points earned in SH001 are spent in BJ001 on 5 March
     # (SH001 owes BJ001 ¥3.00); March closes; the sale is wholly refunded on 3 April. The
@@ -250,9 +250,12 @@ def test_points_given_back_after_a_rate_change_reverse_at_the_rate_they_were_spe
     assert (reversal.payer_id, reversal.payee_id) == (s["SH001"].pk, s["BJ001"].pk)
     assert (reversal.points, reversal.rate) == (-300, Decimal("0.01"))
     assert reversal.amount == Decimal("-3.00")
+    check_ledgers()
 
 
-def test_a_backdated_credit_never_makes_a_store_pay_twice_for_one_recharge(chain, report_rules):
+def test_a_backdated_credit_never_makes_a_store_pay_twice_for_one_recharge(
+    chain, report_rules, check_ledgers
+):
     """E recharges ¥100 in SH001 on 1 March and pays ¥60 in BJ001 on 31 March; March closes
     (SH001 owes BJ001 ¥60 of its recharge). On 3 April a credit dated 1 February is written
     (an opening balance or a recharge brought in from before, ¥100 funded by GZ001), and on 5
@@ -285,3 +288,4 @@ def test_a_backdated_credit_never_makes_a_store_pay_twice_for_one_recharge(chain
         (s["SH001"].pk, s["BJ001"].pk): Decimal("40.00"),
         (s["GZ001"].pk, s["BJ001"].pk): Decimal("60.00"),
     }
+    check_ledgers()

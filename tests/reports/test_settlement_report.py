@@ -49,7 +49,7 @@ def _rows(book, title):
 
 
 @pytest.fixture
-def march_with_coupons(chain, report_rules):
+def march_with_coupons(chain, report_rules, check_ledgers):
     """March 2026: 甲 earns in SH001 and spends 300 points and ¥50 of an SH001 recharge in
     GZ001 (a franchise) with a ¥10 coupon head office funds: GZ001 is owed ¥3 + ¥50 + ¥10."""
     s = chain
@@ -67,6 +67,7 @@ def march_with_coupons(chain, report_rules):
         post_sale(store=s["GZ001"], member=member, receipt_no="GZ-1", lines=[line("200.00")],
                   total=Decimal("200.00"), redeem_points=300, stored_value_amount=Decimal("50"),
                   coupon_codes=[coupon.code], source=Source.TILL, at=on(3, 10))  # fmt: skip
+    check_ledgers()
     return member
 
 
