@@ -199,7 +199,7 @@ def window_for(period, freeze=False):
         # Closed before coupon events had a mark: rows dated in the month, as then.
         window.late_coupon_after = last_closed.last_coupon_event_id
     if freeze:
-        wait = getattr(settings, "SETTLEMENT_CLOSE_WAIT_SECONDS", 30)
+        wait = settings.SETTLEMENT_CLOSE_WAIT_SECONDS
         window.upto_consumption = settled_watermark(LotConsumption, timeout=wait)
         window.upto_wallet = settled_watermark(WalletEntry, timeout=wait)
         window.upto_coupon = settled_watermark(CouponEvent, timeout=wait)
