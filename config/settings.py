@@ -341,6 +341,9 @@ JOB_REQUEUE_PENDING_SECONDS = env.int("JOB_REQUEUE_PENDING_SECONDS", default=180
 EXPIRY_WORKERS = env.int("EXPIRY_WORKERS", default=2)
 # Idempotency keys of the till API are kept at least this many days.
 IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=30)
+# A settlement close waits this long for transactions still writing ledger entries of the
+# month (never blocking them); past it the close answers period_busy.
+SETTLEMENT_CLOSE_WAIT_SECONDS = env.float("SETTLEMENT_CLOSE_WAIT_SECONDS", default=30.0)
 
 LOGGING = {
     "version": 1,

@@ -233,3 +233,61 @@ def parallel_arrays(parts, names, order):
         f"array_agg({part} ORDER BY {order}) AS {name}"
         for part, name in zip(parts, names, strict=True)
     )
+
+
+# --- A commit-safe id watermark ----------------------------------------------------------------
+
+
+class WatermarkTimeout(Exception):
+    """A transaction that may still write ids below the watermark did not end in time."""
+
+
+def settled_watermark(model, *, timeout=30.0, poll=0.05):
+    """The highest id of `model` below which no new row can appear: every id up to it has been
+    handed out, and every transaction that took one has ended (committed, so the caller's next
+    statement sees its rows under READ COMMITTED, or rolled back, so they never appear).
+
+    The race it closes: ids come from the table's sequence when a row is inserted, not when it
+    commits. `Max(id)` read while one transaction holds an uncommitted row, after another with
+    a higher id has committed, is not a watermark: the first row commits later, below it, and
+    whatever took rows "up to the mark" (a settlement month closing) never sees it, while what
+    takes rows "above the mark" (the next month) skips it.
+
+    How: read the sequence's last value first, then which transactions hold a lock on the
+    sequence (`nextval` takes ROW EXCLUSIVE on it until the transaction ends, so any that took
+    an id before the read still holds it) or on the table (an INSERT that names its ids), and
+    wait until each of those has ended. A transaction that takes its first id after the read
+    gets a higher one. Writers are never blocked: only the caller waits, polling pg_locks, for
+    at most `timeout` seconds (then WatermarkTimeout). Assumes the sequence hands out ids one
+    at a time (CACHE 1, as Django creates them): a per-session cache could hand out a lower id
+    after the read."""
+    import time
+
+    name = table(model)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq::oid, COALESCE(pg_sequence_last_value(seq), 0), %s::regclass::oid "
+            "FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s",
+            [name, name],
+        )
+        sequence, mark, relation = cursor.fetchone()
+        holders_sql = (
+            "SELECT array_agg(DISTINCT virtualtransaction) FROM pg_locks "
+            "WHERE locktype = 'relation' AND granted AND relation IN (%s, %s) "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND mode = 'RowExclusiveLock' AND pid IS DISTINCT FROM pg_backend_pid()"
+        )
+        cursor.execute(holders_sql, [sequence, relation])
+        holders = cursor.fetchone()[0] or []
+        deadline = time.monotonic() + timeout
+        while holders:
+            cursor.execute(
+                f"{holders_sql} AND virtualtransaction = ANY(%s)", [sequence, relation, holders]
+            )
+            holders = cursor.fetchone()[0] or []
+            if not holders:
+                break
+            if time.monotonic() > deadline:
+                raise WatermarkTimeout(name)
+            time.sleep(poll)
+    return mark

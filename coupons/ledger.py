@@ -333,21 +333,44 @@ def give_back(*, coupon, reference, source, actor=None, store=None, terminal=Non
     Coupon.objects.filter(pk=locked.pk).update(
         status=status, used_at=None, used_store=None, used_reference=""
     )
-    # The discount the use gave comes back with the coupon (settlement reverses it).
-    used = (
-        CouponEvent.objects.filter(coupon=locked, kind=Kind.USED)
-        .order_by("-id")
-        .values_list("discount", flat=True)
-        .first()
-    )
     with connection.cursor() as cursor:
         common = {"source": source, "actor": actor, "store": store, "terminal": terminal}
+        # The discount the use gave comes back with the coupon (settlement reverses it).
         _events(cursor, [locked.pk], kind=Kind.RETURNED, reference=reference, at=at,
-                discount=used or 0, **common)  # fmt: skip
+                discount=_used_discount(locked), **common)  # fmt: skip
         if status == Status.EXPIRED:
             _events(cursor, [locked.pk], kind=Kind.EXPIRED, reference=reference, at=at, **common)
     locked.status = status
     return locked
+
+
+@transaction.atomic
+def undo_discount(*, coupon, reference, source, actor=None, store=None, terminal=None, at=None):
+    """A used coupon whose terms keep it used when its sale is wholly refunded: it stays used
+    (the member does not get it back), but the discount it gave went with the sale, so an
+    event carries that discount back (settlement reverses its funding as it does for a coupon
+    given back). Once per use: a coupon whose last event is not its use is left alone."""
+    at = at or timezone.now()
+    locked = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    last = CouponEvent.objects.filter(coupon=locked).order_by("-id").values_list("kind", flat=True)
+    if locked.status != Status.USED or last.first() != Kind.USED:
+        return locked
+    with connection.cursor() as cursor:
+        _events(cursor, [locked.pk], kind=Kind.REFUNDED, reference=reference, at=at,
+                discount=_used_discount(locked), source=source, actor=actor, store=store,
+                terminal=terminal)  # fmt: skip
+    return locked
+
+
+def _used_discount(coupon):
+    """The discount of the coupon's last use."""
+    used = (
+        CouponEvent.objects.filter(coupon=coupon, kind=Kind.USED)
+        .order_by("-id")
+        .values_list("discount", flat=True)
+        .first()
+    )
+    return used or 0
 
 
 @transaction.atomic

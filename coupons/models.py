@@ -344,6 +344,8 @@ class CouponEvent(LedgerEntryBase):
         ISSUED = "issued", _("Issued")
         USED = "used", _("Used")
         RETURNED = "returned", _("Returned by a refund")
+        # Its sale wholly refunded, the coupon kept used by its terms: the discount is undone.
+        REFUNDED = "refunded", _("Sale refunded, coupon kept used")
         EXPIRED = "expired", _("Expired")
         VOIDED = "voided", _("Voided")
 

@@ -129,6 +129,7 @@ STATUS_AFTER = {
     "issued": Coupon.Status.AVAILABLE,
     "used": Coupon.Status.USED,
     "returned": Coupon.Status.AVAILABLE,
+    "refunded": Coupon.Status.USED,
     "expired": Coupon.Status.EXPIRED,
     "voided": Coupon.Status.VOIDED,
 }

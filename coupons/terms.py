@@ -182,13 +182,33 @@ def apply(coupons, *, lines, member, store, at, asked=()):
     outcomes = {
         code: Outcome(coupon=by_code.get(normalize_code(code)), code=code) for code in asked
     }
-    remaining = [ln["amount"] for ln in lines]
-    applied = []
     usable = []
     for outcome in outcomes.values():
         outcome.reason = static_reason(outcome.coupon, member=member, store=store, at=at)
         if outcome.reason is None:
             usable.append(outcome)
+    per_line = _apply_in_order(usable, lines)
+    return [_final(o) for o in outcomes.values()], per_line
+
+
+def reprice(coupons, *, lines):
+    """What the coupons a sale used take off `lines` (what the member keeps after a refund),
+    by the very arithmetic that priced the sale (`apply`): same order, thresholds on what the
+    lines still cost after the coupons before, caps, combining, the terms of each coupon's own
+    version. What does not depend on the basket (owner, status, dates, store, hours) held when
+    the sale was made and is not asked again: the coupons are used now. Returns (an outcome per
+    coupon, in the order given, per-line total discount)."""
+    outcomes = [Outcome(coupon=coupon, code=coupon.code) for coupon in coupons]
+    per_line = _apply_in_order(outcomes, lines)
+    return [_final(o) for o in outcomes], per_line
+
+
+def _apply_in_order(usable, lines):
+    """Apply the outcomes' coupons (each usable whatever the basket) to `lines` in order: item
+    coupons first, then order coupons, each on what the lines still cost. Sets each outcome's
+    reason, discount and shares; returns the per-line total discount."""
+    remaining = [ln["amount"] for ln in lines]
+    applied = []
     for outcome in sorted(usable, key=lambda o: _order(o.coupon)):
         coupon = outcome.coupon
         if any(
@@ -205,8 +225,7 @@ def apply(coupons, *, lines, member, store, at, asked=()):
             outcome.discount, outcome.shares = amount, shares
             remaining = [r - s for r, s in zip(remaining, shares, strict=True)]
             applied.append(outcome)
-    per_line = [ln["amount"] - r for ln, r in zip(lines, remaining, strict=True)]
-    return [_final(o) for o in outcomes.values()], per_line
+    return [ln["amount"] - r for ln, r in zip(lines, remaining, strict=True)]
 
 
 # --- for people: what a reason means, what a version does ------------------------------------

@@ -15,3 +15,12 @@ class PeriodClosed(DomainError):
     code = "period_closed"
     status = 409
     default_message = _("This settlement period is closed and never changes.")
+
+
+class PeriodBusy(DomainError):
+    code = "period_busy"
+    status = 409
+    default_message = _(
+        "Entries of the month are still being written (a long import or job): close it again "
+        "in a minute."
+    )

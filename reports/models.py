@@ -253,6 +253,7 @@ class SettlementPeriod(models.Model):
     last_wallet_entry_id = models.BigIntegerField(
         _("last stored-value entry"), null=True, blank=True
     )
+    last_coupon_event_id = models.BigIntegerField(_("last coupon event"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("settlement period")

@@ -245,10 +245,11 @@ class PointsLiabilityReport(Report):
     date_labels = (gettext_lazy("expiring from"), gettext_lazy("expiring until"))
 
     def build(self, scope):
+        # Every lot the balances still hold, those past their expiry included: the nightly job
+        # has not expired them yet, so they are still owed (and can no longer be redeemed:
+        # they are counted apart, all of them breakage).
         now = timezone.now()
-        lots = PointsLot.objects.filter(remaining__gt=0).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        )
+        lots = PointsLot.objects.filter(remaining__gt=0)
         if scope.date_from:
             lots = lots.filter(expires_at__gte=figures.bounds(scope.date_from, scope.date_from)[0])
         if scope.date_to:
@@ -258,7 +259,11 @@ class PointsLiabilityReport(Report):
         grouped = (
             lots.annotate(month=TruncMonth("expires_at", tzinfo=timezone.get_current_timezone()))
             .values("entry__store_id", "month")
-            .annotate(points=Sum("remaining"), members=Count("account_id", distinct=True))
+            .annotate(
+                points=Sum("remaining"),
+                due=Sum("remaining", filter=Q(expires_at__lte=now)),
+                members=Count("account_id", distinct=True),
+            )
             .order_by("month", "entry__store_id")
         )
         rate = settlement.redemption_value(timezone.localdate())
@@ -268,6 +273,7 @@ class PointsLiabilityReport(Report):
             Column("store", _("Issuing store")),
             Column("month", _("Expiry month"), "month"),
             Column("points", _("Points outstanding"), "int"),
+            Column("due_points", _("Of which past expiry, awaiting expiry (points)"), "int"),
             Column("value", _("Value (yuan)"), "money"),
             Column("breakage_points", _("Expected breakage (points)"), "int"),
             Column("breakage_value", _("Expected breakage (yuan)"), "money"),
@@ -276,22 +282,30 @@ class PointsLiabilityReport(Report):
         rows, total = [], defaultdict(Decimal)
         per_month = defaultdict(lambda: defaultdict(int))
         for g in grouped:
-            points = g["points"] or 0
+            points, due = g["points"] or 0, g["due"] or 0
             value = (Decimal(points) * rate).quantize(Decimal("0.01"))
-            broken = int((Decimal(points) * breakage).to_integral_value())
+            broken = due + int((Decimal(points - due) * breakage).to_integral_value())
             broken_value = (Decimal(broken) * rate).quantize(Decimal("0.01"))
             month = g["month"].date() if g["month"] else None
             row = {
                 "store": _party(names, g["entry__store_id"]),
                 "month": month if month else _("Never expires"),
                 "points": points,
+                "due_points": due,
                 "value": value,
                 "breakage_points": broken,
                 "breakage_value": broken_value,
                 "expected_value": value - broken_value,
             }
             rows.append(row)
-            for name in ("points", "value", "breakage_points", "breakage_value", "expected_value"):
+            for name in (
+                "points",
+                "due_points",
+                "value",
+                "breakage_points",
+                "breakage_value",
+                "expected_value",
+            ):
                 total[name] += row[name]
             label = month.strftime("%Y-%m") if month else str(_("Never expires"))
             per_month[row["store"]][label] += points
@@ -316,7 +330,12 @@ class PointsLiabilityReport(Report):
                 "breakage applies the share of points that expired instead of being redeemed "
                 "over the last 12 months: %(breakage)s."
             )
-            % {"rate": f"{rate:.6f}", "breakage": f"{breakage * 100:.1f}%"}
+            % {"rate": f"{rate:.6f}", "breakage": f"{breakage * 100:.1f}%"},
+            _(
+                "Points past their expiry that the nightly expiry has not cleared yet are still "
+                "in the members' balances, so they are counted here; they can no longer be "
+                "redeemed, so all of them are expected breakage."
+            ),
         ]
         return Result(
             tables=[
@@ -763,18 +782,27 @@ class RechargeAdviceReport(Report):
         )
 
 
+# Each kind of value settled, as a column of the net positions: together they add up to the
+# net (a kind missing here would leave the columns short of it; a test walks the kinds).
+KIND_COLUMNS = {
+    settlement.Kind.POINTS: gettext_lazy("Points (yuan)"),
+    settlement.Kind.STORED_VALUE: gettext_lazy("Stored value (yuan)"),
+    settlement.Kind.COUPON: gettext_lazy("Coupon discounts (yuan)"),
+}
+
+
 class SettlementReport(Report):
     slug = "settlement"
     title = gettext_lazy("Cross-store settlement")
     description = gettext_lazy(
-        "Who owes whom each month for points and stored value taken in another store; each "
-        "store's net position, cleared through head office."
+        "Who owes whom each month for points and stored value taken in another store and for "
+        "coupon discounts head office funds; each store's net position, cleared through head "
+        "office."
     )
     form_class = MonthFilterForm
 
     def build(self, scope):
-        today = timezone.localdate()
-        month = scope.month or settlement.month_start(today)
+        month = scope.month or settlement.default_month()
         period = SettlementPeriod.objects.filter(month=month).first()
         if period is not None and period.computed_at is not None:
             lines = settlement.stored_lines(period)
@@ -834,8 +862,7 @@ class SettlementReport(Report):
             position_rows.append(
                 {
                     "party": _party(names, party),
-                    "points": position.by_kind.get(settlement.Kind.POINTS, ZERO),
-                    "stored_value": position.by_kind.get(settlement.Kind.STORED_VALUE, ZERO),
+                    **{kind: position.by_kind.get(kind, ZERO) for kind in KIND_COLUMNS},
                     "receivable": position.receivable,
                     "payable": position.payable,
                     "net": net,
@@ -870,8 +897,7 @@ class SettlementReport(Report):
                     _("Net positions and clearing through head office"),
                     [
                         Column("party", _("Party")),
-                        Column("points", _("Points (yuan)"), "money"),
-                        Column("stored_value", _("Stored value (yuan)"), "money"),
+                        *(Column(kind, title, "money") for kind, title in KIND_COLUMNS.items()),
                         Column("receivable", _("Is owed"), "money"),
                         Column("payable", _("Owes"), "money"),
                         Column("net", _("Net position"), "money"),

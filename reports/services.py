@@ -7,11 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.sql import WatermarkTimeout
 from stores.access import store_groups_of_users
 from stores.models import Store
 
 from . import figures, settlement
-from .exceptions import PeriodClosed, PeriodNotOver
+from .exceptions import PeriodBusy, PeriodClosed, PeriodNotOver
 from .models import DailyStats, ScopeActivity, SettlementLine, SettlementPeriod, StoreSnapshot
 
 UPDATE_FIELDS = [*figures.MONEY_FIELDS, *figures.COUNT_FIELDS, "refreshed_at"]
@@ -245,7 +246,10 @@ def close_settlement_period(*, month, actor, source) -> SettlementPeriod:
     ).exists()
     if earlier_open:
         raise PeriodNotOver(_("Close the earlier open months first."))
-    window = settlement.window_for(period, freeze=True)
+    try:
+        window = settlement.window_for(period, freeze=True)
+    except WatermarkTimeout:
+        raise PeriodBusy() from None
     _write_lines(period, settlement.compute_lines(window))
     now = timezone.now()
     period.status = SettlementPeriod.Status.CLOSED
@@ -253,6 +257,7 @@ def close_settlement_period(*, month, actor, source) -> SettlementPeriod:
     period.closed_by = actor
     period.last_consumption_id = window.upto_consumption
     period.last_wallet_entry_id = window.upto_wallet
+    period.last_coupon_event_id = window.upto_coupon
     period.save()
     return period
 

@@ -2,6 +2,8 @@
 report with its Excel export, and the settlement period actions. The admin site
 (config/admin.py) mounts them under /admin/report/ behind its login."""
 
+from collections import defaultdict
+from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
@@ -228,6 +230,7 @@ def _statement(request, scope, result):
             [Column("figure", _("Figure")), Column("value", _("Value"))],
             summary,
         ),
+        _statement_by_kind(extra["lines"], store.pk, kinds),
         Table(
             _("Lines"),
             [
@@ -245,4 +248,30 @@ def _statement(request, scope, result):
     return _xlsx(
         workbook([(_("Settlement statement"), tables)], _("Total")),
         f"statement-{store.code}-{extra['month']:%Y-%m}.xlsx",
+    )
+
+
+def _statement_by_kind(lines, store_id, kinds):
+    """A statement's net broken down by every kind of value settled (points, stored value,
+    coupon funding), zeros included: the rows add up to the store's net position."""
+    owed, owes = defaultdict(Decimal), defaultdict(Decimal)
+    for line in lines:
+        if line.payee == store_id:
+            owed[line.kind] += line.amount
+        if line.payer == store_id:
+            owes[line.kind] += line.amount
+    rows = [
+        {"kind": str(label), "owed": owed[kind], "owes": owes[kind], "net": owed[kind] - owes[kind]}
+        for kind, label in kinds.items()
+    ]
+    return Table(
+        _("By kind"),
+        [
+            Column("kind", _("Kind")),
+            Column("owed", _("We are owed"), "money"),
+            Column("owes", _("We owe"), "money"),
+            Column("net", _("Net position"), "money"),
+        ],
+        rows,
+        total={name: sum((r[name] for r in rows), Decimal(0)) for name in ("owed", "owes", "net")},
     )

@@ -186,8 +186,9 @@ class Refund(models.Model):
     points_returned = models.IntegerField(_("redeemed points given back"), default=0)
     offset_returned = _money(_("points offset returned (yuan)"))
     stored_value_returned = _money(_("stored value returned"))
-    # Kept lines no longer reaching a coupon's threshold: the discount they carried, taken back
-    # from what this refund returns (see sales.services.refund_sale).
+    # The kept lines re-priced (a coupon threshold they no longer reach, a discount they now
+    # carry more of): taken back from what this refund returns, or, negative, paid back on top
+    # (see sales.services.refund_sale). `clawed_coupons`: each coupon's part, {code: yuan}.
     coupon_clawback = _money(_("coupon discount taken back"))
     clawed_coupons = models.JSONField(_("coupons taken back"), default=dict, blank=True)
     coupons_returned = models.JSONField(_("coupons returned"), default=list, blank=True)

@@ -694,6 +694,14 @@ def refund_sale(**kwargs) -> Refund:
     openly (the member is flagged) and later earnings pay the debt. When the sale that paid a
     referral bonus is wholly refunded, both sides of the bonus are taken back.
 
+    Coupons: the lines kept after the refund are re-priced by the sale's coupons, as at the
+    sale, by the arithmetic that priced it (coupons.terms.reprice); the refund's cash makes the
+    member's payment for the kept lines (cash, stored value and points offset) what they cost
+    re-priced. `coupon_clawback` is what that keeps back of the refunded lines' money net of
+    their coupon share (negative: paid back on top, when the kept lines now carry more of a
+    discount), `clawed_coupons` each coupon's change on the kept lines. Cash stays within
+    [0, the sale's cash not yet returned]; what it cannot settle, the next refunds do.
+
     Refund numbers are unique per store for ever: the same number with the same body returns
     the first Refund (its `replayed` is True); for another sale or body, DuplicateRefund.
     """
@@ -733,18 +741,17 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
     left = {ln.pk: ln.qty - (done.get(ln.pk, {}).get("qty") or 0) for ln in sale_lines}
     wanted = _wanted(sale_lines, left, lines)
 
-    uses = list(sale.coupons.select_related("coupon__version", "coupon__template"))
-    clawed = set()  # coupons whose discount on the kept lines an earlier refund took back
-    owed = ZERO  # what earlier refunds claimed back but could not take from what they paid
-    for earlier in sale.refunds.all():
-        clawed.update(earlier.clawed_coupons)
-        owed += sum((Decimal(v) for v in earlier.clawed_coupons.values()), ZERO)
-        owed -= earlier.coupon_clawback
+    uses = list(sale.coupons.select_related("coupon__version", "coupon__template").order_by("pk"))
+    earlier = list(sale.refunds.all())
     taken = {}
     for line, qty, _amount in wanted:
         taken[line.pk] = taken.get(line.pk, 0) + qty
+    # Each coupon's discount on each line as the member holds the sale now: as the sale charged
+    # it, or, after an earlier refund, as the kept lines were re-priced then.
+    shares = _coupon_shares(uses, sale_lines, left if earlier else None)
 
     refund_lines = []
+    kept_back_by_coupon = dict.fromkeys(shares, ZERO)
     for line, qty, amount in wanted:
         before = line.qty - left[line.pk]
         after = before + qty
@@ -760,16 +767,14 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
                     ]
                 }
             )
-        # The coupon discount these units carried, coupon by coupon: not paid back (the member
-        # never paid it), unless a coupon's discount on them was already taken back.
-        kept_back = sum(
-            (
-                _cumulative(_line_share(use, line), before, after, line.qty)
-                for use in uses
-                if use.coupon.code not in clawed
-            ),
-            ZERO,
-        )
+        # The coupon discount these units carry now, coupon by coupon: not paid back (the
+        # member never paid it).
+        kept_back = ZERO
+        for code, by_line in shares.items():
+            share = by_line[line.pk]
+            part = share if qty == left[line.pk] else _share(share, qty, left[line.pk])
+            kept_back_by_coupon[code] += part
+            kept_back += part
         offset_returned = _cumulative(line.offset_amount, before, after, line.qty)
         refund_lines.append(
             RefundLine(
@@ -788,7 +793,14 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         gross = _cumulative(line.amount, before, after, line.qty)
         refund_lines[-1].due = gross - offset_returned - kept_back
     wholly = all(left[ln.pk] == taken.get(ln.pk, 0) for ln in sale_lines)
-    clawbacks = {} if wholly else _coupon_clawbacks(uses, sale_lines, left, taken, clawed)
+    kept = {ln.pk: left[ln.pk] - taken.get(ln.pk, 0) for ln in sale_lines}
+    kept_price, kept_discounts = _reprice(uses, sale_lines, kept)
+    clawbacks = {
+        code: sum(by_line.values(), ZERO)
+        - kept_back_by_coupon[code]
+        - sum(kept_discounts[code].values(), ZERO)
+        for code, by_line in shares.items()
+    }
 
     def total(field):
         return sum((getattr(rl, field) for rl in refund_lines), 0)
@@ -810,13 +822,16 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
         actor=actor,
         created_at=at,
     )
-    # Taken back from what this refund pays in cash, never more than it pays (stored value and
-    # points go back as they were spent). What it cannot take now, the sale's next refunds
-    # take, up to their own cash: the lines still kept return at full price once their coupon
-    # share was claimed, so the member is never paid back more than they paid.
-    cash = refund.amount_due - refund.stored_value_returned
-    refund.coupon_clawback = min(owed + sum(clawbacks.values(), ZERO), max(cash, ZERO))
-    refund.clawed_coupons = {code: str(amount) for code, amount in clawbacks.items()}
+    # After this refund the member has paid (cash, stored value and points offset at its yuan
+    # value) what the kept lines cost re-priced: the cash this refund returns makes up the
+    # difference. Stored value and points go back as they were spent, so cash alone moves:
+    # never below nothing, never more than the cash the sale has left. What it cannot move
+    # now, the sale's next refunds do (the last returns exactly what is left of each tender).
+    paid, cash_left = _paid_so_far(sale, earlier)
+    cash = paid - kept_price - refund.offset_returned - refund.stored_value_returned
+    cash = min(max(cash, ZERO), cash_left)
+    refund.coupon_clawback = refund.amount_due - refund.stored_value_returned - cash
+    refund.clawed_coupons = {code: str(v) for code, v in clawbacks.items() if v and not wholly}
     for rl in refund_lines:
         rl.refund = refund
     RefundLine.objects.bulk_create(refund_lines)
@@ -868,19 +883,16 @@ def _refund_sale(*, sale, refund_no, source, lines=None, terminal=None, actor=No
     refund.coupons_returned = []
     if wholly:
         # The whole sale came back: its coupons come back to the member (expired if past their
-        # date), unless their terms say a used coupon is never returned.
+        # date), unless their terms say a used coupon is never returned; such a coupon stays
+        # used, but its discount went with the sale (whoever funded it is paid it back).
         for use in uses:
+            moves = {"reference": refund_no, "source": source, "actor": actor,
+                     "store": sale.store, "terminal": terminal, "at": at}  # fmt: skip
             if use.coupon.version.refund_policy == use.coupon.version.RefundPolicy.RETURN:
-                coupon_ledger.give_back(
-                    coupon=use.coupon,
-                    reference=refund_no,
-                    source=source,
-                    actor=actor,
-                    store=sale.store,
-                    terminal=terminal,
-                    at=at,
-                )
+                coupon_ledger.give_back(coupon=use.coupon, **moves)
                 refund.coupons_returned.append(use.coupon.code)
+            else:
+                coupon_ledger.undo_discount(coupon=use.coupon, **moves)
     if sale.referral_bonus and wholly:
         # The sale that qualified for the referral is wholly refunded: take both sides back.
         reversal = reverse_referral_bonus(
@@ -925,32 +937,55 @@ def _line_share(use, line):
     return Decimal(use.lines.get(str(line.line_no), "0"))
 
 
-def _coupon_clawbacks(uses, sale_lines, left, taken, clawed):
-    """{coupon code: amount} this refund takes back: for each coupon not taken back yet whose
-    lines kept after this refund no longer reach its threshold, the discount those kept units
-    still carry. The rule, so a partial refund never keeps a discount the kept lines do not
-    qualify for: a refunded line returns its money net of its coupon share; if what is kept
-    then falls below a coupon's threshold, the share of the kept lines is taken back from
-    what the refund returns (the coupon itself comes back only with a whole refund)."""
-    clawbacks = {}
-    for use in uses:
-        code, version = use.coupon.code, use.coupon.version
-        if code in clawed or not version.threshold:
-            continue
-        covered = [ln for ln in sale_lines if _line_share(use, ln)]
-        kept_units = {ln.pk: left[ln.pk] - taken.get(ln.pk, 0) for ln in covered}
-        kept_value = sum((_share(ln.amount, kept_units[ln.pk], ln.qty) for ln in covered), ZERO)
-        if not kept_value or kept_value >= version.threshold:
-            continue
-        clawbacks[code] = sum(
-            (
-                _line_share(use, ln)
-                - _share(_line_share(use, ln), ln.qty - kept_units[ln.pk], ln.qty)
-                for ln in covered
-            ),
-            ZERO,
-        )
-    return clawbacks
+def _kept_lines(sale_lines, kept):
+    """The sale's lines as the member keeps them ({line id: qty kept}): the kept units at the
+    price a refund of the others leaves on them (refunds return whole cents by quantity)."""
+    return [
+        {
+            "pk": ln.pk,
+            "sku": ln.sku,
+            "category": ln.category,
+            "qty": kept[ln.pk],
+            "amount": ln.amount - _share(ln.amount, ln.qty - kept[ln.pk], ln.qty),
+        }
+        for ln in sale_lines
+        if kept[ln.pk] > 0
+    ]
+
+
+def _reprice(uses, sale_lines, kept):
+    """What the kept lines ({line id: qty kept}) would cost bought alone, by the code that
+    priced the sale: its coupons applied by coupons.terms on their own terms, as at the sale.
+    Returns (price, {coupon code: {sale line id: discount}})."""
+    lines = _kept_lines(sale_lines, kept)
+    outcomes, per_line = coupon_terms.reprice([use.coupon for use in uses], lines=lines)
+    discounts = {}
+    for outcome in outcomes:
+        by_line = dict.fromkeys(kept, ZERO)
+        for ln, share in zip(lines, outcome.shares or [ZERO] * len(lines), strict=True):
+            by_line[ln["pk"]] = share
+        discounts[outcome.code] = by_line
+    return sum((ln["amount"] for ln in lines), ZERO) - sum(per_line, ZERO), discounts
+
+
+def _coupon_shares(uses, sale_lines, left):
+    """{coupon code: {sale line id: discount}} the member holds on the lines still kept: the
+    sale's own allocation before any refund (`left` None), else the kept lines re-priced."""
+    if left is None:
+        return {use.coupon.code: {ln.pk: _line_share(use, ln) for ln in sale_lines} for use in uses}
+    return _reprice(uses, sale_lines, left)[1]
+
+
+def _paid_so_far(sale, refunds):
+    """(what the member has paid for the sale net of its refunds: cash, stored value and the
+    points offset's yuan; the cash of it not yet returned)."""
+    paid = sale.amount_due + sale.offset_amount
+    cash = sale.amount_due - sale.stored_value_amount
+    for r in refunds:
+        returned_cash = r.amount_due - r.stored_value_returned - r.coupon_clawback
+        paid -= returned_cash + r.stored_value_returned + r.offset_returned
+        cash -= returned_cash
+    return paid, cash
 
 
 def _wanted(sale_lines, left, lines):

@@ -1,7 +1,7 @@
 """Refunds of sales that used coupons (API.md): a whole refund gives the coupons back (expired
 if past their date, with an event), a partial refund returns each line's money net of its
-coupon share, and kept lines that fall below a coupon's threshold give back the discount they
-still carry (the rule in sales.services._coupon_clawbacks)."""
+coupon share, and the kept lines are re-priced as the sale priced them, so the member ends up
+having paid what they would pay for the kept lines alone (sales.services.refund_sale)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -180,7 +180,11 @@ def test_a_kept_basket_above_the_threshold_keeps_its_discount(member, cash10, ch
 
     done = refund(sale, [{"sku": "B", "qty": 1}])  # ¥60 kept: still above ¥50
 
-    assert done.coupon_clawback == 0 and done.amount_due == Decimal("36.00")
+    # A alone is quoted ¥50 (the whole ¥10 off it, not its ¥6 share): B's ¥36 net comes back
+    # with the ¥4 more of the discount that now sits on A, so the member has paid ¥50 for A.
+    assert done.amount_due == Decimal("36.00") and done.coupon_clawback == Decimal("-4.00")
+    assert done.clawed_coupons == {coupon.code: "-4.00"}
+    assert sale.amount_due - (done.amount_due - done.coupon_clawback) == Decimal("50.00")
     check_ledgers()
 
 
@@ -210,4 +214,40 @@ def test_mixed_tenders_come_back_to_the_cent(member, cash10, check_ledgers):
     assert sum(p.points_returned for p in parts) == sale.points_redeemed
     cash = sum(p.amount_due - p.stored_value_returned - p.coupon_clawback for p in parts)
     assert cash == sale.amount_due - sale.stored_value_amount
+    check_ledgers()
+
+
+def test_a_refund_that_drops_the_kept_lines_below_an_order_coupon_reprices_them(
+    member, fresh90, cash10, check_ledgers
+):
+    # 生鲜9折 + 满50减10 on F ¥52 (fresh) and G ¥5: the item coupon takes ¥5.20 first, so the
+    # order coupon's base is ¥51.80 and the sale's discount ¥15.20 (the member pays ¥41.80).
+    # Refunding G leaves F alone, which the quote prices at ¥46.80: the order coupon's base
+    # would be ¥46.80, below ¥50 (the threshold is checked after the item coupon, not on the
+    # ¥52 F costs before it).
+    from sales.services import quote_sale
+
+    item, order = give(fresh90, member), give(cash10, member)
+    basket = [line("F", "52.00", category="fresh"), line("G", "5.00")]
+    kept = quote_sale(
+        store=member.home_store, member=member, lines=basket[:1],
+        coupon_codes=[item.code, order.code],
+    )  # fmt: skip
+    assert kept["amount_due"] == Decimal("46.80")
+    assert {c["code"]: c["reason"] for c in kept["coupons"]}[order.code] == (
+        "coupon_threshold_not_met"
+    )
+    sale = checkout(member, basket, coupons=[item, order])
+    assert (sale.coupon_discount, sale.amount_due) == (Decimal("15.20"), Decimal("41.80"))
+
+    done = refund(sale, [{"sku": "G", "qty": 1}])
+
+    # The refund would pay back ¥4.03 (G net of its ¥0.97 share) but the member must end up
+    # paying ¥46.80 for F: all ¥4.03 is kept back, and the ¥5.00 this refund cannot cover is
+    # owed by the sale's next refund.
+    assert done.amount_due == Decimal("4.03")
+    assert done.coupon_clawback == Decimal("4.03")
+    assert done.clawed_coupons == {order.code: "9.03"}
+    rest = refund(sale)
+    assert rest.amount_due - rest.coupon_clawback == Decimal("41.80")
     check_ledgers()

@@ -81,3 +81,36 @@ def test_head_office_owes_the_accepting_store_its_funded_part(chain, report_rule
     assert coupon_lines(april) == {(None, chain["BJ001"].pk): Decimal("-10.00")}
     nets = settlement.positions(settlement.stored_lines(march))
     assert sum(p.net for p in nets.values()) == 0
+
+
+def test_a_whole_refund_undoes_the_funding_of_a_coupon_kept_used(
+    chain, report_rules, check_ledgers
+):
+    # A coupon whose terms keep it used on a full refund: the member does not get it back, but
+    # the ¥10 head office funded in March went with the sale, so April reverses it.
+    kept = CouponTemplate(code="KEPT", name="KEPT")
+    save_coupon_template(
+        template=kept,
+        terms={"face_value": Decimal("10"), "funding": V.Funding.HEAD_OFFICE,
+               "refund_policy": V.RefundPolicy.KEEP_USED},
+    )  # fmt: skip
+    member = make_member(chain["SH001"])
+    with time_machine.travel(on(3, 10), tick=False):
+        sale = use(member, chain["BJ001"], kept, "K1")
+    with time_machine.travel(on(4, 3), tick=False):
+        done = refund_sale(sale=sale, refund_no="KF1", source=Source.TILL)
+    with time_machine.travel(on(4, 15), tick=False):
+        march = services.compute_settlement(month=MARCH, source=Source.COMMAND)
+        april = services.compute_settlement(month=APRIL, source=Source.COMMAND)
+
+    assert done.coupons_returned == []
+    (coupon,) = [use.coupon for use in sale.coupons.all()]
+    assert coupon.status == "used"
+    assert list(coupon.events.order_by("id").values_list("kind", flat=True)) == [
+        "issued",
+        "used",
+        "refunded",
+    ]
+    assert coupon_lines(march) == {(None, chain["BJ001"].pk): Decimal("10.00")}
+    assert coupon_lines(april) == {(None, chain["BJ001"].pk): Decimal("-10.00")}
+    check_ledgers()

@@ -222,3 +222,70 @@ def test_the_nightly_task_drafts_this_month_and_last(chain, march):
     assert months == ["2026-03-01", "2026-04-01"]
     march_period = SettlementPeriod.objects.get(month=MARCH)
     assert march_period.status == "open" and march_period.lines.filter(kind="points").count() == 4
+
+
+def test_points_given_back_after_a_rate_change_reverse_at_the_rate_they_were_spent_at(
+    chain, report_rules, check_ledgers
+):
+    # 0.01 in March, 0.02 from April. 300 points earned in SH001 are spent in BJ001 on 5 March
+    # (SH001 owes BJ001 ¥3.00); March closes; the sale is wholly refunded on 3 April. The
+    # reversal undoes the ¥3.00 March booked, not ¥6.00 at April's rate.
+    s = chain
+    SettlementRate.objects.create(effective_from=MARCH, yuan_per_point=Decimal("0.01"))
+    SettlementRate.objects.create(effective_from=APRIL, yuan_per_point=Decimal("0.02"))
+    a = make_member(s["SH001"])
+    with time_machine.travel(at(2), tick=False):
+        sell(a, s["SH001"], "1000.00", at=at(2))
+    with time_machine.travel(at(5), tick=False):
+        spend = sell(a, s["BJ001"], "1000.00", redeem=300, at=at(5))
+    with time_machine.travel(at(102), tick=False):
+        march = services.close_settlement_period(month=MARCH, actor=None, source=Source.COMMAND)
+    with time_machine.travel(at(103), tick=False):
+        refund(spend, at=at(103))
+        april = services.compute_settlement(month=APRIL, source=Source.COMMAND)
+
+    (booked,) = march.lines.filter(kind="points")
+    (reversal,) = april.lines.filter(kind="points")
+    assert (booked.points, booked.rate, booked.amount) == (300, Decimal("0.01"), Decimal("3.00"))
+    assert (reversal.payer_id, reversal.payee_id) == (s["SH001"].pk, s["BJ001"].pk)
+    assert (reversal.points, reversal.rate) == (-300, Decimal("0.01"))
+    assert reversal.amount == Decimal("-3.00")
+    check_ledgers()
+
+
+def test_a_backdated_credit_never_makes_a_store_pay_twice_for_one_recharge(
+    chain, report_rules, check_ledgers
+):
+    """E recharges ¥100 in SH001 on 1 March and pays ¥60 in BJ001 on 31 March; March closes
+    (SH001 owes BJ001 ¥60 of its recharge). On 3 April a credit dated 1 February is written
+    (an opening balance or a recharge brought in from before, ¥100 funded by GZ001), and on 5
+    April E pays ¥100 in BJ001: the ¥40 left of SH001's recharge and ¥60 of GZ001's credit.
+    Replayed in date order, the closed March payment took the February credit instead, so
+    April took ¥60 of SH001's recharge again: SH001 paid ¥120 for a ¥100 recharge, GZ001 ¥40
+    for ¥100 of its credit spent."""
+    s = chain
+    e = make_member(s["SH001"], name="戊")
+    with time_machine.travel(at(1), tick=False):
+        recharge(e, s["SH001"], "100.00", at=at(1))
+    with time_machine.travel(at(31), tick=False):
+        sell(e, s["BJ001"], "60.00", stored_value="60.00", at=at(31))
+    with time_machine.travel(at(102), tick=False):
+        march = services.close_settlement_period(month=MARCH, actor=None, source=Source.COMMAND)
+    with time_machine.travel(at(103), tick=False):
+        recharge(e, s["GZ001"], "100.00", at=datetime(2026, 2, 1, 12, tzinfo=SH))
+    with time_machine.travel(at(105), tick=False):
+        sell(e, s["BJ001"], "100.00", stored_value="100.00", at=at(105))
+        april = services.compute_settlement(month=APRIL, source=Source.COMMAND)
+
+    def pairs(period):
+        return {
+            (ln.payer_id, ln.payee_id): ln.amount
+            for ln in period.lines.filter(kind=SettlementLine.Kind.STORED_VALUE)
+        }
+
+    assert pairs(march) == {(s["SH001"].pk, s["BJ001"].pk): Decimal("60.00")}
+    assert pairs(april) == {
+        (s["SH001"].pk, s["BJ001"].pk): Decimal("40.00"),
+        (s["GZ001"].pk, s["BJ001"].pk): Decimal("60.00"),
+    }
+    check_ledgers()
