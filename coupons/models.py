@@ -317,6 +317,19 @@ class Coupon(models.Model):
     def __str__(self):
         return self.code
 
+    @classmethod
+    def status_shown(cls, status, valid_until, now=None):
+        """The status as pages and exports show it: an available coupon past its last second
+        is expired (the nightly job has not swept it yet, and it no longer works at a till),
+        as the member statistics count it."""
+        now = now or timezone.now()
+        if status == cls.Status.AVAILABLE and valid_until is not None and valid_until < now:
+            status = cls.Status.EXPIRED
+        return cls.Status(status).label
+
+    def get_status_shown(self, now=None):
+        return self.status_shown(self.status, self.valid_until, now)
+
 
 class CouponHolding(models.Model):
     """How many coupons of a template a member holds (voided ones not counted): the per-member

@@ -4,13 +4,12 @@ Small files run during the request; big ones become an ImportJob run by Celery, 
 progress and the error report on the job's row.
 """
 
-import io
 from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import excel
 from core.formatting import format_duration
 from members.admin import import_progress
 from members.importing.jobs import confirm_import_job, inline_max_bytes, run_import_job
@@ -127,13 +127,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         ]
 
     def template_view(self, request):
-        buffer = io.BytesIO()
-        write_template(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = 'attachment; filename="member-import-template.xlsx"'
+        response = excel.attachment("member-import-template.xlsx")
+        write_template(response)
         return response
 
     def add_view(self, request, form_url="", extra_context=None):
