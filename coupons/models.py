@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from core.models import HistorySource, LedgerEntryBase
@@ -248,7 +249,7 @@ class Coupon(models.Model):
     class Status(models.TextChoices):
         AVAILABLE = "available", _("Available")
         USED = "used", _("Used")
-        EXPIRED = "expired", _("Expired")
+        EXPIRED = "expired", pgettext_lazy("coupon status", "Expired")  # 已过期, as 已使用
         VOIDED = "voided", _("Voided")
 
     code = models.CharField(_("coupon code"), max_length=20, unique=True)
