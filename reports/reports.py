@@ -303,6 +303,7 @@ class PointsLiabilityReport(Report):
                 (store, [series.get(m, 0) for m in months]) for store, series in per_month.items()
             ],
             stack=True,
+            bar_kind="count",
         )
         history_columns = [
             Column("month", _("Month"), "month"),
@@ -496,6 +497,7 @@ class PointsExpiringReport(Report):
             _("Points expiring by day"),
             [d.strftime("%m-%d") for d in days],
             bars=[(_("Points expiring"), [per_day[d] for d in days])],
+            bar_kind="count",
         )
         columns = [
             Column("member_no", _("Member no")),
@@ -725,6 +727,7 @@ class RechargeAdviceReport(Report):
                 (_("Bonus cost"), [row["bonus"] for row in rows]),
             ],
             lines=[(_("Visits in 30 days after a recharge"), [row["visits"] for row in rows])],
+            line_kind="figure2",
         )
         return Result(
             tables=[
