@@ -67,25 +67,35 @@ def decimals(places):
 
 
 # Headers (in Chinese and in English, as the export is written) of the columns whose values
-# are identifiers: text by nature, though they may read as numbers. Matched as words within
-# the header, so 手机号, 手机号码, 联系电话, 推荐人手机号 and "Mobile phone" are all phones.
+# are identifiers: text by nature, though they may read as numbers. A Chinese word counts
+# anywhere in the header (手机号, 手机号码, 联系电话, 推荐人手机号 are all phones), an English one
+# as a whole word ("Home store", not "Stored value"); a header that names a count, an amount or
+# a rate (门店数, 充值金额, 用券率) is never an identifier.
 IDENTIFIER_HEADER_WORDS = (
     # phones
-    "手机", "电话", "phone",
+    "手机", "电话",
     # card, member, employee numbers
-    "卡号", "会员号", "会员编号", "工号", "card no", "member no", "employee no",
+    "卡号", "会员号", "会员编号", "工号",
     # receipts, refunds and other references
-    "小票", "单号", "凭证", "参考号", "receipt", "reference", "refund no",
+    "小票", "单号", "凭证", "参考号",
     # codes: stores (store columns hold a store's code or name), coupons, templates, batches
-    "编码", "券码", "门店", "批次", "code", "store", "batch",
+    "编码", "券码", "门店", "批次",
 )  # fmt: skip
+IDENTIFIER_HEADER_ENGLISH = re.compile(
+    r"\b(phone|card no|member no|employee no|receipt|reference|refund no|code|store|batch)\b"
+)
+FIGURE_HEADER_ENDINGS = ("数", "数量", "额", "率", "(元)", "（元）", "count", "amount", "rate")
 
 
 def is_identifier_header(title):
     """Whether a column headed `title` holds identifiers (kept as text even when they read as
     numbers): phones, card / member / employee numbers, receipts, codes, stores."""
     text = str(title or "").strip().lower()
-    return any(word in text for word in IDENTIFIER_HEADER_WORDS)
+    if not text or text.endswith(FIGURE_HEADER_ENDINGS):
+        return False
+    return any(word in text for word in IDENTIFIER_HEADER_WORDS) or bool(
+        IDENTIFIER_HEADER_ENGLISH.search(text)
+    )
 
 
 _NUMBER = re.compile(

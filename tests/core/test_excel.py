@@ -138,7 +138,11 @@ def test_identifier_columns_are_decided_by_their_header(header):
     assert excel.is_identifier_header(header)
 
 
-@pytest.mark.parametrize("header", ["积分", "储值余额", "数值", "金额", "Points", "", None])
+@pytest.mark.parametrize(
+    "header",
+    ["积分", "储值余额", "数值", "金额", "Points", "", None, "门店数", "充值金额", "用券率",
+     "Stored value outstanding", "Receipts count", "Barcodes"],
+)  # fmt: skip
 def test_figure_columns_are_not_identifiers(header):
     assert not excel.is_identifier_header(header)
 
