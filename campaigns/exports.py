@@ -1,44 +1,16 @@
 """Campaigns to Excel: a segment's members with their statistics, and a campaign's report. Real
-numbers with number formats (money #,##0.00, rates as percentages), written row by row
-(openpyxl write-only), members streamed from the database in chunks."""
+numbers with number formats (money #,##0.00, counts #,##0, rates as percentages), written row by
+row by core.excel (no cell is ever a formula), members streamed from the database in chunks."""
 
-from io import BytesIO
+from datetime import datetime
 
-from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
+from core import excel
 from members.models import mask_phone
 
 from .models import LapseStage, RfmCell
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONEY = "#,##0.00"
-COUNT = "#,##0"
-RATE = "0.00%"
-DECIMAL = "0.0000"
-TIME = "yyyy-mm-dd hh:mm"
-
-
-def _cell(sheet, value, number_format=None):
-    cell = WriteOnlyCell(sheet, value=value)
-    if number_format and value is not None:
-        cell.number_format = number_format
-    return cell
-
-
-def _local(value):
-    return timezone.localtime(value).replace(tzinfo=None) if value else None
-
-
-def _response(workbook, filename):
-    buffer = BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def segment_workbook(queryset, *, full_phone):
@@ -65,9 +37,9 @@ def segment_workbook(queryset, *, full_phone):
         "stats__unused_coupons",
     )
     cells, stages = dict(RfmCell.choices), dict(LapseStage.choices)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Members"))
-    sheet.append(
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Members"))
+    sheet.header(
         [
             _("Member no"),
             _("Name"),
@@ -93,27 +65,27 @@ def segment_workbook(queryset, *, full_phone):
     for row in rows.iterator(chunk_size=5000):
         (member_no, name, phone, store, tier, last_visit, v30, v90, v365, s30, s90, s365,
          ticket, gap, cell, stage, favourite, expiring, coupons) = row  # fmt: skip
-        sheet.append(
+        sheet.row(
             [
-                member_no,
+                excel.text(member_no),
                 name,
-                phone if full_phone else mask_phone(phone),
-                store,
+                excel.text(phone if full_phone else mask_phone(phone)),
+                excel.text(store),
                 tier or "",
-                _cell(sheet, _local(last_visit), TIME),
-                _cell(sheet, v30, COUNT),
-                _cell(sheet, v90, COUNT),
-                _cell(sheet, v365, COUNT),
-                _cell(sheet, s30, MONEY),
-                _cell(sheet, s90, MONEY),
-                _cell(sheet, s365, MONEY),
-                _cell(sheet, ticket, MONEY),
-                _cell(sheet, gap, "0.0"),
+                excel.when(last_visit),
+                excel.count(v30),
+                excel.count(v90),
+                excel.count(v365),
+                excel.money(s30),
+                excel.money(s90),
+                excel.money(s365),
+                excel.money(ticket),
+                excel.figure(gap, 1),
                 str(cells.get(cell, "")) if cell else "",
                 str(stages.get(stage, "")) if stage else "",
-                favourite or "",
-                _cell(sheet, expiring, COUNT),
-                _cell(sheet, coupons, COUNT),
+                excel.text(favourite or ""),
+                excel.count(expiring),
+                excel.count(coupons),
             ]
         )
     return workbook
@@ -121,44 +93,49 @@ def segment_workbook(queryset, *, full_phone):
 
 def segment_response(segment, queryset, *, full_phone):
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _response(
-        segment_workbook(queryset, full_phone=full_phone), f"segment-{segment.pk}-{stamp}.xlsx"
+    return segment_workbook(queryset, full_phone=full_phone).response(
+        f"segment-{segment.pk}-{stamp}.xlsx"
     )
 
 
 def report_workbook(report):
     """Three sheets: the figures, the arms side by side, and sales per member by day."""
-    workbook = Workbook(write_only=True)
-    summary = workbook.create_sheet(_("Summary"))
+    workbook = excel.Book()
+    summary = workbook.sheet(_("Summary"))
     campaign = report["campaign"]
-    summary.append([_("Campaign"), f"{campaign['code']} {campaign['name']}"])
-    summary.append([_("Segment"), campaign["segment"]])
-    summary.append([_("As of"), report["as_of"]])
+    summary.header([_("Figure"), _("Value")])
+    summary.row([_("Campaign"), f"{campaign['code']} {campaign['name']}"])
+    summary.row([_("Segment"), campaign["segment"]])
+    summary.row([_("As of"), excel.when(datetime.fromisoformat(report["as_of"]))])
     ci = report["lift_ci"] or [None, None]
+    money, count, rate = excel.money, excel.count, excel.rate
+
+    def ratio(value):
+        return excel.figure(value, 4)
+
     figures = [
-        (_("Coupons issued (offers given)"), report["issued"], COUNT),
-        (_("Used"), report["used"], COUNT),
-        (_("Usage rate"), report["usage_rate"], RATE),
-        (_("Driven members"), report["driven_members"], COUNT),
-        (_("Driven sales per member"), report["driven_sales_per_member"], MONEY),
-        (_("Driven sales"), report["driven_sales"], MONEY),
-        (_("Coupon value used"), report["coupon_value_used"], MONEY),
-        (_("Coupon leverage"), report["leverage"], DECIMAL),
-        (_("Incremental buyers"), report["incremental_buyers"], MONEY),
-        (_("Incremental sales"), report["incremental_sales"], MONEY),
-        (_("Incremental leverage"), report["incremental_leverage"], DECIMAL),
-        (_("Lift on sales per member"), report["lift"], RATE),
-        (_("Lift, interval low (95%)"), ci[0], RATE),
-        (_("Lift, interval high (95%)"), ci[1], RATE),
-        (_("p-value"), report["p_value"], DECIMAL),
-        (_("Sample ratio p-value"), report["srm_p_value"], DECIMAL),
-        (_("Adjusted for spend before entry (CUPED)"), _("yes") if report["cuped"] else _("no"),
-         None),
-    ]  # fmt: skip
-    for label, value, number_format in figures:
-        summary.append([label, _cell(summary, value, number_format)])
-    arms = workbook.create_sheet(_("Arms"))
-    arms.append(
+        (_("Coupons issued (offers given)"), count(report["issued"])),
+        (_("Used"), count(report["used"])),
+        (_("Usage rate"), rate(report["usage_rate"])),
+        (_("Driven members"), count(report["driven_members"])),
+        (_("Driven sales per member"), money(report["driven_sales_per_member"])),
+        (_("Driven sales"), money(report["driven_sales"])),
+        (_("Coupon value used"), money(report["coupon_value_used"])),
+        (_("Coupon leverage"), ratio(report["leverage"])),
+        (_("Incremental buyers"), count(report["incremental_buyers"])),
+        (_("Incremental sales"), money(report["incremental_sales"])),
+        (_("Incremental leverage"), ratio(report["incremental_leverage"])),
+        (_("Lift on sales per member"), rate(report["lift"])),
+        (_("Lift, interval low (95%)"), rate(ci[0])),
+        (_("Lift, interval high (95%)"), rate(ci[1])),
+        (_("p-value"), ratio(report["p_value"])),
+        (_("Sample ratio p-value"), ratio(report["srm_p_value"])),
+        (_("Adjusted for spend before entry (CUPED)"), _("yes") if report["cuped"] else _("no")),
+    ]
+    for label, value in figures:
+        summary.row([label, value])
+    arms = workbook.sheet(_("Arms"))
+    arms.header(
         [
             _("Arm"),
             _("Members"),
@@ -171,27 +148,27 @@ def report_workbook(report):
     )
     for key, label in (("treatment", _("Treatment")), ("control", _("Control"))):
         arm = report["arms"][key]
-        arms.append(
+        arms.row(
             [
                 label,
-                _cell(arms, arm["members"], COUNT),
-                _cell(arms, arm["buyers"], COUNT),
-                _cell(arms, arm["conversion"], RATE),
-                _cell(arms, arm["sales"], MONEY),
-                _cell(arms, arm["sales_per_member"], MONEY),
-                _cell(arms, arm["visits_per_member"], "0.00"),
+                count(arm["members"]),
+                count(arm["buyers"]),
+                rate(arm["conversion"]),
+                money(arm["sales"]),
+                money(arm["sales_per_member"]),
+                excel.figure(arm["visits_per_member"], 2),
             ]
         )
     if "series" in report:
-        days = workbook.create_sheet(_("By day"))
-        days.append([_("Day since entry"), _("Treatment"), _("Control")])
+        days = workbook.sheet(_("By day"))
+        days.header([_("Day since entry"), _("Treatment"), _("Control")])
         treated, control = report["series"]["treatment"], report["series"]["control"]
         for day, (t, c) in enumerate(zip(treated, control, strict=True)):
-            days.append([day, _cell(days, t, MONEY), _cell(days, c, MONEY)])
+            days.row([excel.Value(day, excel.WHOLE), money(t), money(c)])
     return workbook
 
 
 def report_response(report):
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     code = report["campaign"]["code"]
-    return _response(report_workbook(report), f"campaign-{code}-{stamp}.xlsx")
+    return report_workbook(report).response(f"campaign-{code}-{stamp}.xlsx")

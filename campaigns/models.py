@@ -24,6 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 ZERO = Decimal("0.00")
 
@@ -55,12 +56,15 @@ class RfmCell(models.TextChoices):
 class LapseStage(models.TextChoices):
     """Where a member stands by the days since their last visit, measured against their own
     rhythm (k times their median gap between visits, never under a floor): see settings
-    CAMPAIGNS_LAPSE."""
+    CAMPAIGNS_LAPSE.
 
-    ACTIVE = "active", _("Active")
-    WARNING = "warning", _("Lapsing")
-    DORMANT = "dormant", _("Dormant")
-    LOST = "lost", _("Lost")
+    The labels carry a context: "Lost" is also a card's status (已挂失), and a member who
+    stopped coming is 流失, not a card reported lost."""
+
+    ACTIVE = "active", pgettext_lazy("lapse stage", "Active")
+    WARNING = "warning", pgettext_lazy("lapse stage", "Lapsing")
+    DORMANT = "dormant", pgettext_lazy("lapse stage", "Dormant")
+    LOST = "lost", pgettext_lazy("lapse stage", "Lost")
     NEVER = "never", _("Never bought")
 
 

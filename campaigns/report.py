@@ -14,7 +14,8 @@ Against the control group (each member counted over their own window: from entry
 `measure_days`, up to now):
 - per arm: members, buyers, conversion, sales per member (paid, net of refunds), visits per
   member (days with a purchase);
-- incremental_buyers = (conversion treated - control) x treated members;
+- incremental_buyers = (conversion treated - control) x treated members, an estimate of
+  people reported as a whole number of them (rounded half up);
 - incremental_sales = (sales per member treated - control) x treated members;
 - incremental_leverage = incremental sales / offer cost (营销误伤: discount given to members
   who would have bought anyway does not count as driven here);
@@ -26,7 +27,7 @@ aggregate queries, never a million rows in Python.
 """
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -337,7 +338,7 @@ def campaign_report(campaign, *, as_of=None, series=False, store_ids=None) -> di
         "coupon_value_used": _money(cost),
         "leverage": _rate(driven_sales, cost, 4),
         "arms": arms,
-        "incremental_buyers": _round(incremental_buyers, 2),
+        "incremental_buyers": whole_people(incremental_buyers),
         "incremental_sales": _round(incremental_sales, 2),
         "incremental_leverage": (
             _rate(incremental_sales, cost, 4) if incremental_sales is not None else None
@@ -360,6 +361,13 @@ def campaign_report(campaign, *, as_of=None, series=False, store_ids=None) -> di
 
 def _round(value, digits=6):
     return None if value is None else round(value, digits)
+
+
+def whole_people(value):
+    """An estimate of a number of people, as a whole number of people (275.2 -> 275)."""
+    if value is None:
+        return None
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _series(campaign, params, arms, store_ids):

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from import_export.formats.base_formats import CSV, XLSX
 
 from core.caching import cache_config
+from core.excel import SafeCSV, SafeXLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -213,9 +214,11 @@ STORAGES = {
     },
 }
 
-# django-import-export: Excel first (what head office uses), CSV for very large files.
+# django-import-export: Excel first (what head office uses), CSV for very large files. Exports
+# are written by core.excel (no cell from data ever becomes a formula; not the library's
+# IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT, which deletes the "=" and so alters the text).
 IMPORT_FORMATS = [XLSX, CSV]
-EXPORT_FORMATS = [XLSX, CSV]
+EXPORT_FORMATS = [SafeXLSX, SafeCSV]
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 # History shows who changed a member or a rule; reverting from it would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -1,5 +1,5 @@
 """How numbers read in pages: money with two decimals and thousands separators, durations
-in words. (Excel cells stay numbers, with a number format: see `MONEY_FORMAT`.)
+in words. (Excel cells stay numbers, with a number format: see core.excel.)
 
 Explicit rather than USE_THOUSAND_SEPARATOR: that setting would also group every integer a
 template prints, ids in hidden inputs and links included, and the numbers CSV exports write.
@@ -10,9 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 
 from core.money import CENT
-
-# The Excel number format of a money cell: 14,154.24 (negative: -14,154.24).
-MONEY_FORMAT = "#,##0.00"
 
 
 def format_money(value, *, currency=False):

@@ -594,6 +594,10 @@ def coupons_panel(member):
         .order_by("-issued_at", "-id")[:PANEL_COUPONS]
     )
     url = reverse("admin:coupons_coupon_changelist") + "?" + urlencode({"q": member.member_no})
+    now = timezone.now()
+    for coupon in coupons:
+        # Past its last second an available coupon is expired, as the statistics count it.
+        coupon.status_shown = coupon.get_status_shown(now)
     return render_to_string(
         "admin/coupons/coupons_panel.html",
         {"coupons": coupons, "all_url": url, "now": timezone.now(), "limit": PANEL_COUPONS},

@@ -1,40 +1,14 @@
 """Coupons to Excel: the issued-coupons list as filtered in the admin, and the codes of a print
 run. Real numbers and dates with a number format, so finance can add them up; times in
-Shanghai time (Excel has no time zones)."""
+Shanghai time (Excel has no time zones). Written by core.excel (no cell is ever a formula)."""
 
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+
+from core import excel
 
 from .models import Coupon, CouponEvent
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONEY = "#,##0.00"
-TIME = "yyyy-mm-dd hh:mm:ss"
-
-
-def _local(value):
-    return timezone.localtime(value).replace(tzinfo=None) if value else None
-
-
-def _cell(sheet, value, number_format=None):
-    cell = WriteOnlyCell(sheet, value=value)
-    if number_format and value is not None:
-        cell.number_format = number_format
-    return cell
-
-
-def _response(workbook, filename):
-    from io import BytesIO
-
-    buffer = BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def coupons_workbook(queryset):
@@ -62,10 +36,10 @@ def coupons_workbook(queryset):
             "discount",
         )
     )
-    statuses = dict(Coupon.Status.choices)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Coupons"))
-    sheet.append(
+    now = timezone.now()
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Coupons"))
+    sheet.header(
         [
             _("Coupon code"),
             _("Template code"),
@@ -85,21 +59,21 @@ def coupons_workbook(queryset):
     for row in rows.iterator(chunk_size=5000):
         (code, template_code, template_name, member_no, member, status, valid_from,
          valid_until, issued_at, used_at, store, receipt, amount) = row  # fmt: skip
-        sheet.append(
+        sheet.row(
             [
-                code,
-                template_code,
+                excel.text(code),
+                excel.text(template_code),
                 template_name,
-                member_no or "",
+                excel.text(member_no or ""),
                 member or "",
-                str(statuses.get(status, status)),
-                _cell(sheet, _local(valid_from), TIME),
-                _cell(sheet, _local(valid_until), TIME),
-                _cell(sheet, _local(issued_at), TIME),
-                _cell(sheet, _local(used_at), TIME),
-                store or "",
-                receipt,
-                _cell(sheet, amount if status == Coupon.Status.USED else None, MONEY),
+                Coupon.status_shown(status, valid_until, now),
+                excel.when(valid_from, excel.SECOND),
+                excel.when(valid_until, excel.SECOND),
+                excel.when(issued_at, excel.SECOND),
+                excel.when(used_at, excel.SECOND),
+                excel.text(store or ""),
+                excel.text(receipt),
+                excel.money(amount if status == Coupon.Status.USED else None),
             ]
         )
     return workbook
@@ -107,16 +81,16 @@ def coupons_workbook(queryset):
 
 def coupons_response(queryset):
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _response(coupons_workbook(queryset), f"coupons-{stamp}.xlsx")
+    return coupons_workbook(queryset).response(f"coupons-{stamp}.xlsx")
 
 
 def codes_response(template, codes):
     """The codes of a print run, one per row, to hand to the printer."""
     version = template.current_version
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Codes"))
-    sheet.append([_("Coupon code"), _("Template"), _("Face value")])
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Codes"))
+    sheet.header([_("Coupon code"), _("Template"), _("Face value")])
     for code in codes:
-        sheet.append([code, template.name, _cell(sheet, version.face_value, MONEY)])
+        sheet.row([excel.text(code), template.name, excel.money(version.face_value)])
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _response(workbook, f"coupon-codes-{template.code}-{stamp}.xlsx")
+    return workbook.response(f"coupon-codes-{template.code}-{stamp}.xlsx")

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from core.models import HistorySource, LedgerEntryBase
@@ -248,7 +249,7 @@ class Coupon(models.Model):
     class Status(models.TextChoices):
         AVAILABLE = "available", _("Available")
         USED = "used", _("Used")
-        EXPIRED = "expired", _("Expired")
+        EXPIRED = "expired", pgettext_lazy("coupon status", "Expired")  # 已过期, as 已使用
         VOIDED = "voided", _("Voided")
 
     code = models.CharField(_("coupon code"), max_length=20, unique=True)
@@ -316,6 +317,19 @@ class Coupon(models.Model):
 
     def __str__(self):
         return self.code
+
+    @classmethod
+    def status_shown(cls, status, valid_until, now=None):
+        """The status as pages and exports show it: an available coupon past its last second
+        is expired (the nightly job has not swept it yet, and it no longer works at a till),
+        as the member statistics count it."""
+        now = now or timezone.now()
+        if status == cls.Status.AVAILABLE and valid_until is not None and valid_until < now:
+            status = cls.Status.EXPIRED
+        return cls.Status(status).label
+
+    def get_status_shown(self, now=None):
+        return self.status_shown(self.status, self.valid_until, now)
 
 
 class CouponHolding(models.Model):

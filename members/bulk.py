@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import excel
 from members.models import BulkJob, BulkJobProblem, Member
 from members.queueing import JobSuperseded, claim, owned, queue_job, reap, update_owned
 
@@ -234,14 +235,13 @@ def _finish(job):
 def write_problem_report(job, target):
     """The rows or members the job could not do, as .xlsx: row, reason, the original values
     (the member import's error report, same shape)."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Errors"))
-    sheet.append([_("Row"), _("Reason"), *job.params.get("header", [])])
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Errors"))
+    headers = [str(h or "") for h in job.params.get("header", [])]
+    sheet.header([_("Row"), _("Reason"), *headers])
     rows = job.problems.order_by("row_no", "id").values_list("row_no", "reason", "values")
     for row_no, reason, values in rows.iterator(chunk_size=5000):
-        sheet.append([row_no or "", reason, *values])
+        sheet.row(excel.problem_row(row_no, reason, values, headers))
     workbook.save(target)
 
 

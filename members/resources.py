@@ -6,19 +6,10 @@ so an export can be edited and imported back.
 """
 
 from import_export import fields, resources
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
-from core.formatting import MONEY_FORMAT
+from core import excel
 from members.importing.members import TEMPLATE_HEADERS
 from members.models import Card, Member, mask_phone
-
-
-def _money_cell(sheet, amount):
-    """A number cell shown as 1,350.00 (still a number: sums work, the import reads it back)."""
-    cell = WriteOnlyCell(sheet, value=amount)
-    cell.number_format = MONEY_FORMAT
-    return cell
 
 
 def export_members_xlsx(queryset, target, *, full_phone=False):
@@ -26,9 +17,9 @@ def export_members_xlsx(queryset, target, *, full_phone=False):
 
     Phone numbers (and referrer phones) are masked unless `full_phone`.
     """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("会员")
-    sheet.append(TEMPLATE_HEADERS)
+    workbook = excel.Book()
+    sheet = workbook.sheet("会员")
+    sheet.header(TEMPLATE_HEADERS)
     rows = (
         queryset.order_by("pk")
         .select_related("home_store", "tier", "points_account", "wallet", "referrer")
@@ -54,20 +45,20 @@ def export_members_xlsx(queryset, target, *, full_phone=False):
         for member in chunk:
             account = getattr(member, "points_account", None)
             wallet = getattr(member, "wallet", None)
-            sheet.append(
+            sheet.row(
                 [
-                    show(member.phone),
+                    excel.text(show(member.phone)),
                     member.name,
                     gender.get(member.gender, ""),
                     member.birthday,
                     member.email,
                     member.address,
                     member.tier.name if member.tier else "",
-                    account.balance if account else 0,
-                    _money_cell(sheet, wallet.balance if wallet else 0),
-                    member.home_store.code,
-                    show(member.referrer.phone) if member.referrer else "",
-                    cards.get(member.pk, ""),
+                    excel.count(account.balance if account else 0),
+                    excel.money(wallet.balance if wallet else 0),
+                    excel.text(member.home_store.code),
+                    excel.text(show(member.referrer.phone)) if member.referrer else "",
+                    excel.text(cards.get(member.pk, "")),
                     member.notes,
                 ]
             )

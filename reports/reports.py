@@ -317,6 +317,7 @@ class PointsLiabilityReport(Report):
                 (store, [series.get(m, 0) for m in months]) for store, series in per_month.items()
             ],
             stack=True,
+            bar_kind="count",
         )
         history_columns = [
             Column("month", _("Month"), "month"),
@@ -515,6 +516,7 @@ class PointsExpiringReport(Report):
             _("Points expiring by day"),
             [d.strftime("%m-%d") for d in days],
             bars=[(_("Points expiring"), [per_day[d] for d in days])],
+            bar_kind="count",
         )
         columns = [
             Column("member_no", _("Member no")),
@@ -596,7 +598,7 @@ class TierAdviceReport(Report):
             {
                 "figure": _("Visits that put a member in the top 20%"),
                 "value": Decimal(str(p80_visits or 0)).quantize(Decimal("0.1")),
-                "kind": "text",
+                "kind": "figure1",
             },
             {
                 "figure": _("Spend that puts a member in the top 20% (yuan)"),
@@ -614,8 +616,6 @@ class TierAdviceReport(Report):
                 "kind": "money",
             },
         ]
-        for row in figures_rows:
-            row["value"] = Column("value", "", row.pop("kind")).display(row["value"])
         members_q = Member.objects.all()
         if scope.stores is not None:
             members_q = members_q.filter(home_store_id__in=scope.stores)
@@ -649,7 +649,7 @@ class TierAdviceReport(Report):
             tables=[
                 Table(
                     _("The top 20% (二八原则)"),
-                    [Column("figure", _("Figure")), Column("value", _("Value"))],
+                    [Column("figure", _("Figure")), Column("value", _("Value"), kind_key="kind")],
                     figures_rows,
                 ),
                 Table(
@@ -746,6 +746,7 @@ class RechargeAdviceReport(Report):
                 (_("Bonus cost"), [row["bonus"] for row in rows]),
             ],
             lines=[(_("Visits in 30 days after a recharge"), [row["visits"] for row in rows])],
+            line_kind="figure2",
         )
         return Result(
             tables=[
@@ -765,13 +766,13 @@ class RechargeAdviceReport(Report):
                     [
                         Column("plan", _("Recharge plan")),
                         Column("pay_amount", _("Recharge amount"), "money"),
-                        Column("ticket_multiple", _("× average ticket")),
+                        Column("ticket_multiple", _("× average ticket"), "figure1"),
                         Column("recharges", _("Recharges"), "int"),
                         Column("principal", _("Recharged (principal)"), "money"),
                         Column("bonus", _("Bonus cost"), "money"),
                         Column("bonus_rate", _("Bonus rate"), "percent"),
                         Column("members", _("Members"), "int"),
-                        Column("visits", _("Visits in 30 days after a recharge")),
+                        Column("visits", _("Visits in 30 days after a recharge"), "figure2"),
                         Column("came_back", _("Came back within 30 days"), "percent"),
                     ],
                     rows,

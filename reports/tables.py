@@ -5,50 +5,64 @@ real numbers with a number format, so finance can add them up."""
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from io import BytesIO
 
-from django.utils import timezone
-
+from core import excel
 from core.templatetags.formatting import money, number, percent
 
-# openpyxl number formats per column kind.
+# Number formats per column kind (core.excel writes them).
 EXCEL_FORMATS = {
-    "int": "#,##0",
-    "money": "#,##0.00",
-    "percent": "0.0%",
-    "rate": "0.000000",
-    "date": "yyyy-mm-dd",
-    "month": "yyyy-mm",
+    "int": excel.COUNT,
+    "money": excel.MONEY,
+    "percent": excel.RATE,
+    "rate": excel.decimals(6),
+    "figure1": excel.decimals(1),
+    "figure2": excel.decimals(2),
+    "date": excel.DATE,
+    "month": excel.MONTH,
 }
 EXCEL_WIDTHS = {"text": 22, "date": 12, "month": 10}
+NUMERIC_KINDS = ("int", "money", "percent", "rate", "figure1", "figure2")
 
 
 @dataclass
 class Column:
     key: str
     title: str
-    kind: str = "text"  # text | int | money | percent | rate | date | month
+    # text | int | money | percent | rate (6 decimals) | figure1 / figure2 (a plain figure with
+    # 1 or 2 decimals: visits per member) | date | month
+    kind: str = "text"
+    # A column of mixed figures (a figure / value table): each row names its value's kind in
+    # row[kind_key]; `kind` is the default.
+    kind_key: str | None = None
 
-    def display(self, value):
+    def kind_of(self, row):
+        if self.kind_key and row is not None and row.get(self.kind_key):
+            return row[self.kind_key]
+        return self.kind
+
+    def display(self, value, kind=None):
+        kind = kind or self.kind
         if value is None or value == "":
             return ""
-        if self.kind == "money":
+        if kind == "money":
             return money(value)
-        if self.kind == "int":
+        if kind == "int":
             return number(value)
-        if self.kind == "percent":
+        if kind == "percent":
             return percent(value)
-        if self.kind == "rate":
+        if kind == "rate":
             return f"{Decimal(value):.6f}"
-        if self.kind == "date":
+        if kind in ("figure1", "figure2"):
+            return f"{Decimal(value):,.{kind[-1]}f}"
+        if kind == "date":
             return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
-        if self.kind == "month":
+        if kind == "month":
             return value.strftime("%Y-%m") if hasattr(value, "strftime") else str(value)
         return str(value)
 
     @property
     def numeric(self):
-        return self.kind in ("int", "money", "percent", "rate")
+        return self.kind in NUMERIC_KINDS or self.kind_key is not None
 
 
 @dataclass
@@ -65,7 +79,10 @@ class Table:
     def cells(self):
         rows = self.rows if self.page_rows is None else self.rows[: self.page_rows]
         return [
-            [(column.display(row.get(column.key)), column.numeric) for column in self.columns]
+            [
+                (column.display(row.get(column.key), column.kind_of(row)), column.numeric)
+                for column in self.columns
+            ]
             for row in rows
         ]
 
@@ -73,8 +90,10 @@ class Table:
         if self.total is None:
             return None
         return [
-            (column.display(self.total.get(column.key)), column.numeric) for column in self.columns
-        ]
+            (column.display(self.total.get(column.key), column.kind_of(self.total)),
+             column.numeric)
+            for column in self.columns
+        ]  # fmt: skip
 
     @property
     def hidden_rows(self):
@@ -83,90 +102,57 @@ class Table:
         return max(len(self.rows) - self.page_rows, 0)
 
 
-def _excel_value(column, value):
-    if value is None:
+def _excel_value(kind, value):
+    """A report value as core.excel writes it: a number with its kind's format, a date, or
+    text (never a formula)."""
+    if value is None or value == "":
         return None
-    if column.kind in ("int",):
-        return int(value)
-    if column.kind in ("money", "percent", "rate"):
-        return float(value) if column.kind != "money" else Decimal(value)
-    if column.kind in ("date", "month"):
-        if isinstance(value, datetime):
-            return timezone.localtime(value).replace(tzinfo=None)
-        return value if isinstance(value, date) else str(value)
+    if kind == "int":
+        return excel.Value(int(value), EXCEL_FORMATS[kind])
+    if kind == "money":
+        return excel.Value(Decimal(value), EXCEL_FORMATS[kind])
+    if kind in EXCEL_FORMATS and kind not in ("date", "month"):
+        return excel.Value(float(value), EXCEL_FORMATS[kind])
+    if kind in ("date", "month"):
+        if isinstance(value, date | datetime):
+            return excel.Value(value, EXCEL_FORMATS[kind])
+        return str(value)
     return str(value)
 
 
 def workbook(sheets, total_label) -> bytes:
     """An .xlsx of `sheets` ([(sheet title, [Table])]): per table a title row, bold headers,
     numbers as numbers with their format, and the total row when the table has one."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook(write_only=True)
-    bold = Font(bold=True)
-    used_titles = set()
+    book = excel.Book()
     for sheet_title, tables in sheets:
-        title = _sheet_title(sheet_title, used_titles)
-        sheet = book.create_sheet(title=title)
+        sheet = book.sheet(sheet_title)
         widest = max((len(t.columns) for t in tables), default=0)
+        widths = {}
         for i in range(widest):
             kinds = {t.columns[i].kind for t in tables if i < len(t.columns)}
-            width = max((EXCEL_WIDTHS.get(k, 16) for k in kinds), default=16)
-            sheet.column_dimensions[get_column_letter(i + 1)].width = width
+            widths[i + 1] = max((EXCEL_WIDTHS.get(k, 16) for k in kinds), default=16)
+        sheet.widths(widths)
         for index, table in enumerate(tables):
             if index:
-                sheet.append([])
-            heading = WriteOnlyCell(sheet, value=str(table.title))
-            heading.font = Font(bold=True, size=12)
-            sheet.append([heading])
+                sheet.blank()
+            sheet.title(table.title)
             if table.note:
-                sheet.append([str(table.note)])
-            headers = []
-            for column in table.columns:
-                cell = WriteOnlyCell(sheet, value=str(column.title))
-                cell.font = bold
-                headers.append(cell)
-            sheet.append(headers)
+                sheet.row([str(table.note)])
+            sheet.header([column.title for column in table.columns])
             for row in table.rows:
-                sheet.append(_excel_row(sheet, table.columns, row, WriteOnlyCell))
+                sheet.row(_excel_row(table.columns, row))
             if table.total is not None:
                 total = dict(table.total)
                 first = table.columns[0].key
-                total.setdefault(first, str(total_label))
                 if total.get(first) in (None, ""):
                     total[first] = str(total_label)
-                cells = _excel_row(sheet, table.columns, total, WriteOnlyCell, force_text=first)
-                for cell in cells:
-                    cell.font = bold
-                sheet.append(cells)
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+                sheet.row(_excel_row(table.columns, total, label=first), bold=True)
+    return book.to_bytes()
 
 
-def _excel_row(sheet, columns, row, cell_class, force_text=None):
-    cells = []
-    for column in columns:
-        raw = row.get(column.key)
-        value = str(raw) if column.key == force_text and raw is not None else raw
-        if column.key != force_text:
-            value = _excel_value(column, raw)
-        cell = cell_class(sheet, value=value)
-        if column.kind in EXCEL_FORMATS and column.key != force_text:
-            cell.number_format = EXCEL_FORMATS[column.kind]
-        cells.append(cell)
-    return cells
-
-
-def _sheet_title(title, used):
-    # Excel: at most 31 characters, none of []:*?/\ and unique in the book.
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in str(title))[:31] or "Sheet"
-    candidate, n = clean, 2
-    while candidate in used:
-        suffix = f" ({n})"
-        candidate, n = clean[: 31 - len(suffix)] + suffix, n + 1
-    used.add(candidate)
-    return candidate
+def _excel_row(columns, row, label=None):
+    return [
+        excel.text(row.get(column.key)) if column.key == label
+        else _excel_value(column.kind_of(row), row.get(column.key))
+        for column in columns
+    ]  # fmt: skip

@@ -8,12 +8,13 @@ from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from core import excel
 from core.errors import DomainError
 from core.models import Source
 from stores.access import allowed_store_ids
@@ -26,7 +27,6 @@ from .tables import Column, Table, workbook
 
 VIEW_PERMISSION = "reports.view_reports"
 CLOSE_PERMISSION = "reports.close_settlementperiod"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def can_view(user):
@@ -109,9 +109,7 @@ def reports_index(request, site):
 
 
 def _xlsx(content, filename):
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return excel.download(content, filename)
 
 
 def report_view(request, slug, site):
@@ -207,12 +205,12 @@ def _statement(request, scope, result):
     net = position.net if position else 0
     summary = [
         {"figure": _("Store"), "value": str(store)},
-        {"figure": _("Month"), "value": extra["month"].strftime("%Y-%m")},
+        {"figure": _("Month"), "value": extra["month"], "kind": "month"},
         {
             "figure": _("Status"),
             "value": extra["period"].get_status_display() if extra["period"] else _("Draft"),
         },
-        {"figure": _("Net position (yuan)"), "value": Column("v", "", "money").display(net)},
+        {"figure": _("Net position (yuan)"), "value": net, "kind": "money"},
         {
             "figure": _("Clearing"),
             "value": (
@@ -227,7 +225,7 @@ def _statement(request, scope, result):
     tables = [
         Table(
             _("Settlement statement"),
-            [Column("figure", _("Figure")), Column("value", _("Value"))],
+            [Column("figure", _("Figure")), Column("value", _("Value"), kind_key="kind")],
             summary,
         ),
         _statement_by_kind(extra["lines"], store.pk, kinds),

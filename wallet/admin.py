@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core import excel
 from core.admin import HistoryAdmin, ReadOnlyAdmin, money_column
 from core.errors import DomainError
 from core.formatting import format_money
@@ -346,12 +346,7 @@ class ReportRangeForm(forms.Form):
 
 
 def _xlsx_response(content, filename):
-    response = HttpResponse(
-        content,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return excel.download(content, filename)
 
 
 @admin.register(Wallet)

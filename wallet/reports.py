@@ -7,14 +7,13 @@ they happened. Both are scoped by `stores.access`: a store manager sees only the
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from io import BytesIO
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.formatting import MONEY_FORMAT
+from core import excel
 from stores.access import scope_queryset
 from stores.models import Store
 
@@ -146,44 +145,41 @@ def column_titles():
     }
 
 
-# Report columns holding money: written as numbers with the money format, not as text.
+# How each report column is written: money as numbers with the money format, counts with the
+# count format, days as dates (core.excel), never as text.
 MONEY_COLUMNS = {
     "principal", "bonus", "total", "recharge_principal", "recharge_bonus", "spend", "withdrawn",
     "forfeited",
 }  # fmt: skip
+COUNT_COLUMNS = {"members"}
 
 
 def to_xlsx(title, columns, rows, total=None, total_label=None) -> bytes:
-    """An .xlsx workbook of one report (openpyxl, write-only so big ranges stay cheap).
-
-    Money cells are numbers with the #,##0.00 format (sums and charts work in Excel), days are
-    date cells."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
+    """An .xlsx workbook of one report (write-only, so big ranges stay cheap): a bold header,
+    money cells as numbers with the #,##0.00 format (sums and charts work in Excel), counts
+    with #,##0, days as date cells."""
     titles = column_titles()
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=title[:31])
+    book = excel.Book()
+    sheet = book.sheet(title)
 
     def cell(name, value):
-        if name in MONEY_COLUMNS and value is not None:
-            c = WriteOnlyCell(sheet, value=value)
-            c.number_format = MONEY_FORMAT
-            return c
-        if name == "day" and value is not None:
-            c = WriteOnlyCell(sheet, value=value)
-            c.number_format = "yyyy-mm-dd"
-            return c
+        if value is None:
+            return None
+        if name in MONEY_COLUMNS:
+            return excel.money(value)
+        if name in COUNT_COLUMNS:
+            return excel.count(value)
+        if name == "day":
+            return excel.day(value)
         return value
 
-    sheet.append([titles[name] for name, _get in columns])
+    sheet.header([titles[name] for name, _get in columns])
     for row in rows:
-        sheet.append([cell(name, get(row)) for name, get in columns])
+        sheet.row([cell(name, get(row)) for name, get in columns])
     if total is not None:
-        sheet.append(
+        sheet.row(
             [total_label or _("Chain total")]
-            + [cell(name, total[name]) for name, _get in columns[1:]]
+            + [cell(name, total[name]) for name, _get in columns[1:]],
+            bold=True,
         )
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.to_bytes()

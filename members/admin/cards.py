@@ -4,13 +4,13 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
 
+from core import excel
 from core.admin import money_column
 from core.errors import DomainError
 from core.models import Source
@@ -48,13 +48,14 @@ class CardBatchForm(forms.Form):
 
 def write_cards_xlsx(batch, target):
     """The batch's card numbers for the card printer, streamed (write-only workbook)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Cards"))
-    sheet.append([_("card no"), _("batch"), _("status")])
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Cards"))
+    sheet.header([_("card no"), _("batch"), _("status")])
     label = str(batch)
+    statuses = dict(Card.Status.choices)
     cards = batch.cards.order_by("card_no").values_list("card_no", "status")
     for card_no, status in cards.iterator(chunk_size=5000):
-        sheet.append([card_no, label, status])
+        sheet.row([excel.text(card_no), label, statuses.get(status, status)])
     workbook.save(target)
 
 
@@ -101,10 +102,7 @@ class CardBatchAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Export cards to Excel for printing"))
     def export_cards(self, request, queryset):
         batch = queryset.order_by("pk").first()
-        response = HttpResponse(
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f'attachment; filename="cards-{batch.pk}.xlsx"'
+        response = excel.attachment(f"cards-{batch.pk}.xlsx")
         write_cards_xlsx(batch, response)
         return response
 

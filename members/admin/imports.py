@@ -4,18 +4,18 @@ Small files run during the request; big ones become an ImportJob run by Celery, 
 progress and the error report on the job's row.
 """
 
-import io
 from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import excel
 from core.formatting import format_duration
 from members.admin import import_progress
 from members.admin.jobs import JobAdminMixin
@@ -128,13 +128,8 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
         ]
 
     def template_view(self, request):
-        buffer = io.BytesIO()
-        write_template(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = 'attachment; filename="member-import-template.xlsx"'
+        response = excel.attachment("member-import-template.xlsx")
+        write_template(response)
         return response
 
     def add_view(self, request, form_url="", extra_context=None):

@@ -10,13 +10,14 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Concat, Left, Right
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import excel
 from core.admin import HistoryAdmin
 from core.errors import DomainError
 from core.models import Source
@@ -391,11 +392,8 @@ class MemberAdmin(StoreScopedAdminMixin, HistoryAdmin):
         return self._xlsx(request, changelist.get_queryset(request))
 
     def _xlsx(self, request, queryset):
-        response = HttpResponse(
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="members-{stamp}.xlsx"'
+        response = excel.attachment(f"members-{stamp}.xlsx")
         export_members_xlsx(queryset, response, full_phone=can_see_full_phone(request.user))
         return response
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import excel
 from core.sql import column, table
 from members.models import Card, ImportProblem, Member, Tier
 from members.models.member import name_initials
@@ -746,27 +747,25 @@ def _hold_back_again(run, held, problem_rows):
 def write_error_report(result: ImportResult, target, problems=None) -> None:
     """The rows that were not imported, as .xlsx: Excel row number, reason, original values.
     `problems` (an iterable, e.g. a job's rows) defaults to the result's own."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Errors"))
-    sheet.append([_("Row"), _("Reason"), *result.headers])
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Errors"))
+    headers = [str(h or "") for h in result.headers]
+    sheet.header([_("Row"), _("Reason"), *headers])
     for problem in result.problems if problems is None else problems:
-        sheet.append([problem.row_no, problem.reason, *problem.values])
+        sheet.row(excel.problem_row(problem.row_no, problem.reason, problem.values, headers))
     workbook.save(target)
 
 
 def write_template(target) -> None:
     """The empty import template with its Chinese headers and one example row."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Members"))
-    sheet.append(TEMPLATE_HEADERS)
-    sheet.append(
+    workbook = excel.Book()
+    sheet = workbook.sheet(_("Members"))
+    sheet.header(TEMPLATE_HEADERS)
+    sheet.row(
         [
-            "13812345678", "张三", "男", "1990-01-02", "zhangsan@example.com", "上海市徐汇区",
-            "", 100, "50.00", "SH001", "", "", "",
+            excel.text("13812345678"), "张三", "男", "1990-01-02", "zhangsan@example.com",
+            "上海市徐汇区", "", excel.count(100), excel.money(Decimal("50.00")),
+            excel.text("SH001"), "", "", "",
         ]
     )  # fmt: skip
     workbook.save(target)

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .member import Member
 
@@ -100,7 +101,7 @@ class Card(models.Model):
     class Status(models.TextChoices):
         UNISSUED = "unissued", _("Unissued")
         ACTIVE = "active", _("Active")
-        LOST = "lost", _("Lost")
+        LOST = "lost", pgettext_lazy("card status", "Lost")  # 已挂失 (a member is 流失)
         VOID = "void", _("Void")
 
     card_no = models.CharField(_("card no"), max_length=20, unique=True)

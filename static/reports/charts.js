@@ -18,7 +18,7 @@
         return;
       }
       var chart = echarts.init(el, null, { locale: locale(), renderer: "canvas" });
-      chart.setOption(JSON.parse(source.textContent));
+      chart.setOption(window.ChartFormat.apply(JSON.parse(source.textContent)));
       charts.push(chart);
     });
     window.addEventListener("resize", function () {

@@ -7,7 +7,7 @@ import io
 import json
 import math
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from statistics import NormalDist, mean, variance
 
 import pytest
@@ -114,9 +114,13 @@ def test_usage_rate_driven_sales_and_leverage_match_hand_computation(launched):
     assert t["visits_per_member"] == round(5 / len(treated), 4)
     incremental = (245 / len(treated) - 45 / len(control)) * len(treated)
     assert report["incremental_sales"] == round(incremental, 2)
-    assert report["incremental_buyers"] == round(
-        (4 / len(treated) - 1 / len(control)) * len(treated), 2
+    # An estimate of people: a whole number of them (issue 20), rounded half up.
+    assert report["incremental_buyers"] == int(
+        Decimal(str((4 / len(treated) - 1 / len(control)) * len(treated))).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
     )
+    assert isinstance(report["incremental_buyers"], int)
     assert report["incremental_leverage"] == round(incremental / 30, 4)
     assert report["control_offers"] == 0
 

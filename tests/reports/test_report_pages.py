@@ -98,8 +98,8 @@ def test_tier_advice_is_scoped_to_the_managers_store(client, head_office, sh001_
         rows = list(_xlsx(response).worksheets[0].iter_rows(values_only=True))
         return next(value for label, value, *_ in rows if label == "购买会员数")
 
-    assert bought(mine) == "1"  # 张三, the only SH001 buyer
-    assert bought(chain) == "4"
+    assert bought(mine) == 1  # 张三, the only SH001 buyer (a number: issue 20)
+    assert bought(chain) == 4
 
 
 def test_the_settlement_report_shows_pairs_and_clears_through_head_office(
@@ -124,7 +124,10 @@ def test_a_franchise_store_gets_its_own_statement(client, head_office, chain, ac
 
     values = [c.value for c in _cells(book) if c.value is not None]
     assert "GZ001 广州天河店" in values
-    assert "123.00" in values  # net: ¥3 for points and ¥120 of stored value, owed to GZ001
+    # net: ¥3 for points and ¥120 of stored value, owed to GZ001; a number (issue 20)
+    net = next(c for c in _cells(book) if c.value == 123)
+    assert net.number_format == "#,##0.00"
+    assert "123.00" not in values
 
 
 def test_a_manager_cannot_read_another_stores_statement(client, sh001_manager, chain, activity):

@@ -8,38 +8,44 @@
   var names = data.names;
   var charts = [];
 
+  var fmt = window.ChartFormat.format;
+
   function chart(id, option) {
     var node = document.getElementById(id);
     if (!node) return;
     var lang = (document.documentElement.lang || "zh-hans").toLowerCase();
     var c = echarts.init(node, null, { locale: lang.indexOf("zh") === 0 ? "ZH" : "EN" });
-    c.setOption(option);
+    // Money with 2 decimals and separators, shares with one decimal (static/charts/format.js).
+    c.setOption(window.ChartFormat.apply(option));
     charts.push(c);
     node.setAttribute("data-rendered", "1");
   }
 
   chart("chart-arms", {
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", className: "chart-tooltip" },
     legend: { data: [names.sales_per_member, names.conversion] },
     xAxis: { type: "category", data: data.arms.labels },
-    yAxis: [{ type: "value", name: names.sales_per_member }, { type: "value", name: names.conversion }],
+    yAxis: [{ type: "value", name: names.sales_per_member, valueKind: "money" },
+            { type: "value", name: names.conversion, valueKind: "points" }],
     series: [
       { name: names.sales_per_member, type: "bar", data: data.arms.sales_per_member,
-        label: { show: true, position: "top" } },
+        valueKind: "money", label: { show: true, position: "top" } },
       { name: names.conversion, type: "bar", yAxisIndex: 1, data: data.arms.conversion,
-        label: { show: true, position: "top" } }
+        valueKind: "points", label: { show: true, position: "top" } }
     ]
   });
 
   var days = data.series.treatment.map(function (_v, i) { return i; });
   chart("chart-series", {
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", className: "chart-tooltip" },
     legend: { data: [names.treatment, names.control] },
     xAxis: { type: "category", name: names.day, data: days },
-    yAxis: { type: "value", name: names.cumulative },
+    yAxis: { type: "value", name: names.cumulative, valueKind: "money" },
     series: [
-      { name: names.treatment, type: "line", data: data.series.treatment, smooth: true },
-      { name: names.control, type: "line", data: data.series.control, smooth: true }
+      { name: names.treatment, type: "line", data: data.series.treatment, smooth: true,
+        valueKind: "money" },
+      { name: names.control, type: "line", data: data.series.control, smooth: true,
+        valueKind: "money" }
     ]
   });
 
@@ -47,12 +53,15 @@
     var low = data.lift.ci[0], high = data.lift.ci[1], value = data.lift.value;
     chart("chart-lift", {
       tooltip: {
+        className: "chart-tooltip",
         formatter: function () {
-          return names.lift + ": " + value + "%<br>" + names.interval + ": " + low + "% … " + high + "%";
+          return names.lift + ": " + fmt("points", value) + "<br>" + names.interval + ": " +
+            fmt("points", low) + " … " + fmt("points", high);
         }
       },
       grid: { left: 40, right: 40, top: 30, bottom: 40 },
       xAxis: { type: "value", name: names.lift, nameLocation: "middle", nameGap: 25,
+               valueKind: "points",
                min: Math.floor(Math.min(low, 0) - 5), max: Math.ceil(Math.max(high, 0) + 5) },
       yAxis: { type: "category", data: [""], axisTick: { show: false } },
       series: [
