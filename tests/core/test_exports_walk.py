@@ -32,8 +32,8 @@ EXPECTED_EXPORTS = {
     ("action members.Member.export_selected", "xlsx"),  # 会员 › 导出所选会员
     ("action members.CardBatch.export_cards", "xlsx"),  # 批量开卡 › 导出卡号
     ("members_importjob_template", "xlsx"),  # 会员导入 › 下载模板
-    ("error report of an import job", "xlsx"),  # 会员导入 › 错误报告
-    ("error report of a bulk job", "xlsx"),  # 批量任务 (从 Excel 发放积分) › 错误报告
+    ("members_importjob_report", "xlsx"),  # 会员导入 › 错误报告 (a scoped download view)
+    ("members_bulkjob_report", "xlsx"),  # 批量任务 (从 Excel 发放积分) › 错误报告
     ("stores_staff_export xlsx", "xlsx"),  # 员工 › 导出 (django-import-export)
     ("stores_staff_export csv", "csv"),
     ("wallet_liability?format", "xlsx"),  # 储值负债
@@ -117,8 +117,8 @@ def test_names_that_begin_a_formula_are_exported_as_they_are(walk):
 EXPORTS_OF_THE_MEMBER = {
     "members_member_export",
     "action members.Member.export_selected",
-    "error report of an import job",
-    "error report of a bulk job",
+    "members_importjob_report",
+    "members_bulkjob_report",
     "coupons_coupon_export",
     "action coupons.CouponTemplate.print_selected",
     "campaigns_segment_export",
