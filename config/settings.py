@@ -269,6 +269,17 @@ IMPORT_JOB_STALE_SECONDS = env.int("IMPORT_JOB_STALE_SECONDS", default=600)
 # Threads of the nightly expiry, each expiring its own chunks of accounts on its own
 # connection: about one per core PostgreSQL may use (the tills keep the rest).
 EXPIRY_WORKERS = env.int("EXPIRY_WORKERS", default=2)
+# The wording a member agrees to for marketing messages (and its version, recorded with each
+# agreement: a new wording needs a new version).
+MEMBERS_MARKETING_CONSENT_VERSION = env("MEMBERS_MARKETING_CONSENT_VERSION", default="2026-01")
+MEMBERS_MARKETING_CONSENT_TEXT = env(
+    "MEMBERS_MARKETING_CONSENT_TEXT",
+    default="我同意接收本店的优惠活动短信和微信消息，可随时回复T或TD退订。",
+)
+MEMBERS_SERVICE_CONSENT_VERSION = env("MEMBERS_SERVICE_CONSENT_VERSION", default="2026-01")
+MEMBERS_SERVICE_CONSENT_TEXT = env(
+    "MEMBERS_SERVICE_CONSENT_TEXT", default="积分到期、储值变动、等级变化等服务通知。"
+)
 # Idempotency keys of the till API are kept at least this many days.
 IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=30)
 
