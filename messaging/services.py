@@ -27,6 +27,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -40,8 +41,16 @@ from members.models import ConsentChannel, ConsentDoor, ConsentPurpose, Member
 from members.services.consent import bulk_record_consent, withdraw_consent
 
 from . import ratelimit, rules, sql, wording
-from .backends import ACCEPTED, PERMANENT, TRANSIENT, UNKNOWN, backend_name, get_backend
-from .backends import sms_segments
+from .backends import (
+    ACCEPTED,
+    MORNING,
+    PERMANENT,
+    UNKNOWN,
+    backend_name,
+    get_backend,
+    next_morning,
+    sms_segments,
+)
 from .exceptions import InvalidMessage, InvalidUnsubscribeList
 from .models import (
     KIND_PURPOSE,
@@ -69,7 +78,10 @@ UNSUBSCRIBE_REPLY = re.compile(r"^\s*(T|TD|N|退订|退|取消)\s*[。.!！]?\s*
 
 def members_audience(members):
     """(sql, params) of an audience from a queryset of members: each once, no parameters."""
-    inner, params = members.order_by().values("pk").query.sql_with_params()
+    try:
+        inner, params = members.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # pk__in=[]: nobody
+        inner, params = "SELECT NULL::bigint AS pk WHERE FALSE", ()
     return f"SELECT s.pk AS member_id, ''::text AS occasion_key, NULL::jsonb AS params FROM ({inner}) s", params  # noqa: E501
 
 
@@ -221,9 +233,13 @@ def _recheck(ids, now):
         m.pk: m for m in Message.objects.filter(pk__in=ids).select_related("member", "dispatch")
     }
     going, quiet = [], rules.is_quiet(now)
+    # Marketing pushes this batch lets through, per member: with those already sent, the cap
+    # holds inside a batch too (two campaigns queued the same morning for one member).
+    passed = {}
     for pk in ids:
         message = messages[pk]
         status, granted, sent_this_week = facts[pk]
+        sent_this_week += passed.get(message.member_id, 0)
         reason = None
         if status != Member.Status.ACTIVE:
             reason = "inactive"
@@ -242,6 +258,8 @@ def _recheck(ids, now):
             message.attempts -= 1
             message.save(update_fields=["status", "not_before", "attempts"])
         else:
+            if message.purpose == Purpose.MARKETING and message.channel != Channel.INBOX:
+                passed[message.member_id] = passed.get(message.member_id, 0) + 1
             going.append(message)
     return going
 
@@ -290,9 +308,12 @@ def _retry_or_fail(message, outcome, now):
         message.outcome_unknown = True
         backoff = max(backoff, settings.MESSAGING_LOOKUP_DELAY_SECONDS)
         message.sent_at = message.sent_at or now  # when the first try may have gone out
-    wait = max(backoff, outcome.retry_after or 0)
+    if outcome.retry_after == MORNING:
+        retry = max(next_morning(now), now + timedelta(seconds=backoff))
+    else:
+        retry = now + timedelta(seconds=max(backoff, outcome.retry_after or 0))
     _finish(message, status=Status.QUEUED, code=outcome.code, detail=outcome.detail, now=now,
-            not_before=now + timedelta(seconds=wait))  # fmt: skip
+            not_before=retry)  # fmt: skip
 
 
 def _send_one(message, now, sleep, templates):

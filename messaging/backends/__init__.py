@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 ACCEPTED, TRANSIENT, PERMANENT, UNKNOWN = "accepted", "transient", "permanent", "unknown"
+# A retry_after that means "after the provider's day is over": the next morning, Shanghai.
+MORNING = "morning"
 
 BACKENDS = {
     "console": "messaging.backends.console.ConsoleBackend",
@@ -33,8 +35,9 @@ class Outcome:
     provider_id: str = ""
     code: str = ""
     detail: str = ""
-    # For TRANSIENT: seconds until a retry may succeed (a per-number hourly limit: an hour).
-    retry_after: float | None = None
+    # For TRANSIENT: seconds until a retry may succeed (a per-number hourly limit: an hour),
+    # or MORNING (a daily limit).
+    retry_after: float | str | None = None
     delivered: bool = False
     extra: dict = field(default_factory=dict)
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from Tea.exceptions import TeaException
 
-from . import ACCEPTED, PERMANENT, TRANSIENT, UNKNOWN, Outcome, next_morning
+from . import ACCEPTED, MORNING, PERMANENT, TRANSIENT, UNKNOWN, Outcome
 
 # Per-number flow control (分钟级 / 小时级 / 天级流控): retry when the window has passed.
 LIMIT = "isv.BUSINESS_LIMIT_CONTROL"
@@ -33,11 +33,11 @@ TRANSIENT_CODES = {
 }
 
 
-def _retry_after(code, message, now):
+def _retry_after(code, message):
     if code != LIMIT and code != "isv.DAY_LIMIT_CONTROL":
         return 60.0
     if code == "isv.DAY_LIMIT_CONTROL" or "天级" in (message or ""):
-        return (next_morning(now) - now).total_seconds()
+        return MORNING
     if "小时级" in (message or ""):
         return 3600.0
     return 60.0
@@ -96,9 +96,8 @@ class AliyunSmsBackend:
         if http and http >= 500:
             return Outcome(UNKNOWN, code=code, detail=(detail or "")[:255])
         if code in TRANSIENT_CODES:
-            now = timezone.now()
             return Outcome(TRANSIENT, code=code, detail=(detail or "")[:255],
-                           retry_after=_retry_after(code, detail, now))  # fmt: skip
+                           retry_after=_retry_after(code, detail))  # fmt: skip
         return Outcome(PERMANENT, code=code, detail=(detail or "")[:255])
 
     def find(self, message):

@@ -16,7 +16,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models, sms_client
 
-from . import ACCEPTED, PERMANENT, TRANSIENT, UNKNOWN, Outcome, next_morning
+from . import ACCEPTED, MORNING, PERMANENT, TRANSIENT, UNKNOWN, Outcome
 
 RETRY_AFTER = {
     "LimitExceeded.PhoneNumberThirtySecondLimit": 30.0,
@@ -86,9 +86,7 @@ class TencentSmsBackend:
         if code in NO_ANSWER:
             return Outcome(UNKNOWN, code=code, detail=detail)
         if code in DAILY:
-            now = timezone.now()
-            return Outcome(TRANSIENT, code=code, detail=detail,
-                           retry_after=(next_morning(now) - now).total_seconds())  # fmt: skip
+            return Outcome(TRANSIENT, code=code, detail=detail, retry_after=MORNING)
         if code in RETRY_AFTER or code.startswith("RequestLimitExceeded"):
             return Outcome(TRANSIENT, code=code, detail=detail,
                            retry_after=RETRY_AFTER.get(code, 1.0))  # fmt: skip

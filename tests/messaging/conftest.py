@@ -41,3 +41,45 @@ def consenting(make_member):
 
 def members_qs(*members):
     return Member.objects.filter(pk__in=[m.pk for m in members])
+
+
+ALIYUN_TEMPLATES = {"SMS_OFFER": ["name", "coupon"], "SMS_POINTS": ["name", "points", "date"]}
+TENCENT_TEMPLATES = {"2001": 2, "2002": 3}
+
+
+@pytest.fixture
+def aliyun(settings):
+    """Aliyun's SMS API on a local port; the SDK pointed at it through its own endpoint."""
+    from tests.messaging.providers import AliyunSms
+
+    server = AliyunSms(access_key_id="LTAI-test", access_key_secret="secret-a",
+                       sign_name="演示超市", templates=ALIYUN_TEMPLATES)  # fmt: skip
+    settings.MESSAGING_SMS_BACKEND = "aliyun"
+    settings.MESSAGING_ALIYUN = {
+        **settings.MESSAGING_ALIYUN, "access_key_id": "LTAI-test",
+        "access_key_secret": "secret-a", "sign_name": "演示超市", "endpoint": server.endpoint,
+        "protocol": "http", "timeout": 3.0,
+        "templates": {"campaign_offer": "SMS_OFFER", "points_expiring": "SMS_POINTS"},
+    }  # fmt: skip
+    reset_backends()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tencent(settings):
+    """Tencent Cloud's SMS API on a local port; the SDK pointed at it through HttpProfile."""
+    from tests.messaging.providers import TencentSms
+
+    server = TencentSms(secret_id="AKID-test", secret_key="secret-t", sdk_app_id="1400006666",
+                        sign_name="演示超市", templates=TENCENT_TEMPLATES)  # fmt: skip
+    settings.MESSAGING_SMS_BACKEND = "tencent"
+    settings.MESSAGING_TENCENT = {
+        **settings.MESSAGING_TENCENT, "secret_id": "AKID-test", "secret_key": "secret-t",
+        "sdk_app_id": "1400006666", "sign_name": "演示超市", "endpoint": server.endpoint,
+        "protocol": "http", "timeout": 3,
+        "templates": {"campaign_offer": "2001", "points_expiring": "2002"},
+    }  # fmt: skip
+    reset_backends()
+    yield server
+    server.stop()
