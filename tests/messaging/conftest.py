@@ -4,6 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from core.models import Source
 from members.models import ConsentChannel, ConsentDoor, Member
@@ -52,6 +53,9 @@ def aliyun(settings):
     """Aliyun's SMS API on a local port; the SDK pointed at it through its own endpoint."""
     from tests.messaging.providers import AliyunSms
 
+    # The provider's clock and ours agree (its records are dated by its clock).
+    travel = time_machine.travel(MORNING, tick=True)
+    travel.start()
     server = AliyunSms(access_key_id="LTAI-test", access_key_secret="secret-a",
                        sign_name="演示超市", templates=ALIYUN_TEMPLATES)  # fmt: skip
     settings.MESSAGING_SMS_BACKEND = "aliyun"
@@ -64,6 +68,7 @@ def aliyun(settings):
     reset_backends()
     yield server
     server.stop()
+    travel.stop()
 
 
 @pytest.fixture
@@ -71,6 +76,8 @@ def tencent(settings):
     """Tencent Cloud's SMS API on a local port; the SDK pointed at it through HttpProfile."""
     from tests.messaging.providers import TencentSms
 
+    travel = time_machine.travel(MORNING, tick=True)
+    travel.start()
     server = TencentSms(secret_id="AKID-test", secret_key="secret-t", sdk_app_id="1400006666",
                         sign_name="演示超市", templates=TENCENT_TEMPLATES)  # fmt: skip
     settings.MESSAGING_SMS_BACKEND = "tencent"
@@ -83,3 +90,4 @@ def tencent(settings):
     reset_backends()
     yield server
     server.stop()
+    travel.stop()

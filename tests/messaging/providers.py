@@ -159,6 +159,8 @@ class AliyunSms(_Provider):
         if not PHONE.match(phone):
             return self._business("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号", request_id)
         behaviour = self.next_behaviour(phone)
+        if behaviour == "drop":  # the connection dropped before the provider took it
+            return 200, {}, True
         if behaviour in ALIYUN_LIMITS:
             return self._business(*ALIYUN_LIMITS[behaviour], request_id)
         biz_id = f"{next(_ids):018d}^0"
@@ -292,6 +294,8 @@ class TencentSms(_Provider):
             status = {"PhoneNumber": number, "SessionContext": data.get("SessionContext", ""),
                       "IsoCode": "CN", "Fee": 0, "SerialNo": ""}  # fmt: skip
             behaviour = self.next_behaviour(phone) if PHONE.match(phone) else "bad"
+            if behaviour == "drop":
+                return 200, {}, True
             if behaviour == "bad":
                 status.update(Code="InvalidParameterValue.IncorrectPhoneNumber",
                               Message="手机号格式错误")  # fmt: skip
