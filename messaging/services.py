@@ -150,7 +150,7 @@ def queue_for_members(*, occasion, kind, members, source, actor=None, reference=
     )  # fmt: skip
 
 
-def preview(*, kind, members, params=None, at=None):
+def preview(*, kind, members=None, audience=None, params=None, at=None):
     """Before a campaign is launched: how many members its message would reach on each
     channel, how many it would leave out and why, and what the SMS would cost (per message
     and per 70-character part, at MESSAGING_SMS_PRICE), with the wording as it would read.
@@ -160,7 +160,7 @@ def preview(*, kind, members, params=None, at=None):
     templates = wording.all_templates()
     channels = rules.push_channels(kind, templates)
     inbox = rules.inbox_on(kind, templates)
-    audience = members_audience(members)
+    audience = audience if audience is not None else members_audience(members)
     decision, decision_params = sql.decision_sql(
         audience_sql=audience[0], audience_params=audience[1], purpose=purpose,
         channels=channels, cap=settings.MESSAGING_WEEKLY_CAP, since=at - rules.WEEK,
@@ -254,7 +254,8 @@ def _recheck(ids, now):
         if reason:
             _finish(message, status=Status.SUPPRESSED, code=reason, now=now, attempt=False)
         elif message.purpose == Purpose.MARKETING and message.channel != Channel.INBOX and quiet:
-            message.status, message.not_before = Status.QUEUED, rules.release_at(now, Purpose.MARKETING)
+            message.status = Status.QUEUED
+            message.not_before = rules.release_at(now, Purpose.MARKETING)
             message.attempts -= 1
             message.save(update_fields=["status", "not_before", "attempts"])
         else:

@@ -37,7 +37,8 @@ def decision_sql(*, audience_sql, audience_params, purpose, channels, cap, since
         recent = (
             f"LEFT JOIN (SELECT {column(Message, 'member')} AS member_id, count(*) AS n "
             f"FROM {message} WHERE {column(Message, 'purpose')} = 'marketing' "
-            f"AND {column(Message, 'channel')} <> 'inbox' AND {column(Message, 'created_at')} >= %s "
+            f"AND {column(Message, 'channel')} <> 'inbox' "
+            f"AND {column(Message, 'created_at')} >= %s "
             f"AND {column(Message, 'status')} IN {LIVE} GROUP BY 1) r ON r.member_id = a.member_id"
         )
         recent_params, recent_n = [since], "COALESCE(r.n, 0)"

@@ -40,8 +40,9 @@ def _json(request):
 
 
 def _bad(answer):
-    return JsonResponse({**answer, **({"code": 1, "msg": "bad request"} if "code" in answer
-                                      else {"result": 1, "errmsg": "bad request"})}, status=400)  # fmt: skip
+    if "code" in answer:
+        return JsonResponse({"code": 1, "msg": "bad request"}, status=400)
+    return JsonResponse({"result": 1, "errmsg": "bad request"}, status=400)
 
 
 def _when(text):

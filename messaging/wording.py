@@ -11,9 +11,9 @@ from .models import Channel, Kind, MessageTemplate, Purpose
 
 UNSUBSCRIBE_HINT = "回T退订"
 DEFAULTS = {
-    (Kind.CAMPAIGN_OFFER, Channel.SMS): "{name}您好，送您一张{coupon}，已放入会员账户，到店出示会员码即可使用。回T退订",
-    (Kind.BIRTHDAY, Channel.SMS): "{name}，生日快乐！{coupon}已放入您的会员账户，祝您生日愉快。回T退订",
-    (Kind.POINTS_EXPIRING, Channel.SMS): "{name}您好，您有{points}积分将于{date}到期，请及时到店使用。",
+    (Kind.CAMPAIGN_OFFER, Channel.SMS): "{name}您好，送您一张{coupon}，已放入会员账户，到店出示会员码即可使用。回T退订",  # noqa: E501
+    (Kind.BIRTHDAY, Channel.SMS): "{name}，生日快乐！{coupon}已放入您的会员账户，祝您生日愉快。回T退订",  # noqa: E501
+    (Kind.POINTS_EXPIRING, Channel.SMS): "{name}您好，您有{points}积分将于{date}到期，请及时到店使用。",  # noqa: E501
     (Kind.STORED_VALUE, Channel.SMS): "{name}您好，您的储值卡{change}元，当前余额{balance}元。",
     (Kind.TIER_UPGRADE, Channel.SMS): "{name}您好，恭喜您升级为{tier}，感谢您的支持。",
     (Kind.VERIFICATION_CODE, Channel.SMS): "您的验证码是{code}，5分钟内有效，请勿告诉他人。",
@@ -22,7 +22,7 @@ DEFAULTS = {
     (Kind.POINTS_EXPIRING, Channel.WECHAT): "number1={points}\ntime2={date}",
     (Kind.STORED_VALUE, Channel.WECHAT): "amount1={change}\namount2={balance}",
     (Kind.TIER_UPGRADE, Channel.WECHAT): "thing1={tier}\nthing2={name}",
-    (Kind.CAMPAIGN_OFFER, Channel.INBOX): "送您一张{coupon}，已放入会员账户，到店出示会员码即可使用。",
+    (Kind.CAMPAIGN_OFFER, Channel.INBOX): "送您一张{coupon}，已放入会员账户，到店出示会员码即可使用。",  # noqa: E501
     (Kind.BIRTHDAY, Channel.INBOX): "生日快乐！{coupon}已放入您的会员账户。",
     (Kind.POINTS_EXPIRING, Channel.INBOX): "您有{points}积分将于{date}到期，请及时使用。",
     (Kind.STORED_VALUE, Channel.INBOX): "您的储值卡{change}元，当前余额{balance}元。",

@@ -10,7 +10,7 @@ from core.models import Source
 from members.models import ConsentChannel, ConsentDoor, Member
 from members.services.consent import record_consent
 from messaging.backends import reset_backends
-from tests.loyalty.conftest import make_member, tiers  # noqa: F401
+from tests.loyalty.conftest import make_member, tiers  # noqa: F401, F811
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)  # a Monday, 10:00 in Shanghai
@@ -35,7 +35,7 @@ def agree(member, *channels, door=ConsentDoor.TILL):
 
 
 @pytest.fixture
-def consenting(make_member):
+def consenting(make_member):  # noqa: F811
     """A member who agreed to marketing SMS at the till."""
     return agree(make_member())
 

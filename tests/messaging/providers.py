@@ -149,7 +149,7 @@ class AliyunSms(_Provider):
             return self._business("isv.SMS_SIGNATURE_ILLEGAL", "签名不合法", request_id)
         variables = self.templates.get(q.get("TemplateCode"))
         if variables is None:
-            return self._business("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)", request_id)
+            return self._business("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)", request_id)  # noqa: E501
         try:
             params = json.loads(q.get("TemplateParam") or "{}")
         except ValueError:
@@ -189,13 +189,13 @@ class AliyunSms(_Provider):
         """The report Aliyun posts for an SMS it took (HTTP 批量推送, one item of the array)."""
         at = timezone.localtime(accepted["at"]).strftime("%Y-%m-%d %H:%M:%S")
         return {"phone_number": accepted["phone"], "send_time": at, "report_time": at,
-                "success": success, "err_code": code, "err_msg": "用户接收成功" if success else "失败",
-                "sms_size": "1", "biz_id": accepted["biz_id"], "out_id": accepted["out_id"]}  # fmt: skip
+                "success": success, "err_code": code, "err_msg": "用户接收成功" if success else "失败",  # noqa: E501
+                "sms_size": "1", "biz_id": accepted["biz_id"], "out_id": accepted["out_id"]}  # fmt: skip  # noqa: E501
 
     @staticmethod
     def reply(phone, content, sequence_id):
         return {"phone_number": phone, "send_time": "2026-06-01 10:05:00", "content": content,
-                "sign_name": "演示超市", "dest_code": "1234", "sequence_id": sequence_id}  # fmt: skip
+                "sign_name": "演示超市", "dest_code": "1234", "sequence_id": sequence_id}  # fmt: skip  # noqa: E501
 
 
 # --- Tencent ----------------------------------------------------------------------------------
