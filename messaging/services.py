@@ -67,6 +67,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 Status = Message.Status
 BATCH = 100
+QUEUE_WORK_MEM = "64MB"
 # A claimed message whose worker has not answered within this long is taken as lost with its
 # worker (it may have been sent): it returns to the queue to be looked up first.
 LEASE = timedelta(minutes=5)
@@ -125,8 +126,12 @@ def queue_messages(
         statement, statement_params = sql.queue_sql(
             decision=decision, decision_params=decision_params, dispatch=dispatch, inbox=inbox,
             push_not_before=rules.release_at(at, purpose), at=at,
+            inbox_text=wording.template_text(kind, Channel.INBOX, templates),
+            shared=dispatch.params,
         )  # fmt: skip
         with connection.cursor() as cursor:
+            # The decision over a big audience is hashed and kept in memory, not on disk.
+            cursor.execute(f"SET LOCAL work_mem = '{QUEUE_WORK_MEM}'")
             cursor.execute(statement, statement_params)
             queued, decided, excluded = _counts(cursor.fetchall())
         already = sum(decided.values()) - sum(v for k, v in queued.items() if k != "inbox")

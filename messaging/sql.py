@@ -68,6 +68,7 @@ def decision_sql(*, audience_sql, audience_params, purpose, channels, cap, since
         ),
         c AS (
             SELECT a.member_id, a.occasion_key, a.params, m.{column(Member, 'phone')} AS phone,
+                   m.{column(Member, 'name')} AS mname,
                    m.{column(Member, 'status')} AS mstatus, wb.{column(WechatBinding, 'openid')} AS openid,
                    cs.{column(Consent, 'granted')} AS sms_ok, cw.{column(Consent, 'granted')} AS wechat_ok,
                    {recent_n} AS recent
@@ -92,19 +93,39 @@ def decision_sql(*, audience_sql, audience_params, purpose, channels, cap, since
     return sql, [*audience_params, consent_purpose, consent_purpose, *recent_params]
 
 
-def queue_sql(*, decision, decision_params, dispatch, inbox, push_not_before, at, insert=True):
+def inbox_body_sql(text, shared):
+    """(sql, params): the inbox wording rendered in SQL for each row of `e`: {name} is the
+    member's name, any other placeholder the row's own parameter, else the dispatch's (`shared`),
+    else empty. So an inbox copy is written whole and delivered as it is queued."""
+    from .wording import placeholders
+
+    sql, params = "%s::text", [text]
+    for name in dict.fromkeys(placeholders(text)):
+        value = "e.mname" if name == "name" else "COALESCE(e.params ->> %s, %s)"
+        value_params = [] if name == "name" else [name, str(shared.get(name, ""))]
+        sql = f"replace({sql}, %s, COALESCE({value}, ''))"
+        params = [*params, "{" + name + "}", *value_params]
+    return sql, params
+
+
+def queue_sql(*, decision, decision_params, dispatch, inbox, push_not_before, at, insert=True,
+              inbox_text="", shared=None):  # fmt: skip
     """(sql, params): the decision, the INSERT of one push message per member that gets one
-    and one inbox copy per active member (ON CONFLICT DO NOTHING: the unique key per occasion
-    makes a rerun queue nothing twice), and the counts: ('q', channel) inserted, ('w',
-    channel) decided, ('x', reason) left out."""
+    (queued for the sender) and one inbox copy per active member (written whole, delivered),
+    ON CONFLICT DO NOTHING: the unique key per occasion makes a rerun queue nothing twice; and
+    the counts: ('q', channel) inserted, ('w', channel) decided, ('x', reason) left out."""
     if insert:
+        body, body_params = inbox_body_sql(inbox_text, shared or {})
         rows = (
             "(SELECT e.member_id, e.occasion_key, e.params, e.push AS channel, "
             "CASE e.push WHEN 'sms' THEN e.phone ELSE e.openid END AS recipient, "
-            "%s::timestamptz AS not_before FROM e WHERE e.reason IS NULL"
+            "%s::timestamptz AS not_before, 'queued' AS status, ''::text AS body, "
+            "NULL::timestamptz AS done_at, ''::text AS backend "
+            "FROM e WHERE e.reason IS NULL"
             + (
                 " UNION ALL SELECT e.member_id, e.occasion_key, e.params, 'inbox', '', "
-                "%s::timestamptz FROM e WHERE e.mstatus = 'active'"
+                f"%s::timestamptz, 'delivered', {body}, %s::timestamptz, 'inbox' "
+                "FROM e WHERE e.mstatus = 'active'"
                 if inbox
                 else ""
             )
@@ -120,18 +141,22 @@ def queue_sql(*, decision, decision_params, dispatch, inbox, push_not_before, at
                 "channel": "x.channel",
                 "recipient": "x.recipient",
                 "not_before": "x.not_before",
+                "status": "x.status",
+                "body": "x.body",
+                "sent_at": "x.done_at",
+                "delivered_at": "x.done_at",
+                "backend": "x.backend",
             },
             constants={
                 "dispatch_id": dispatch.pk,
                 "kind": dispatch.kind,
                 "purpose": dispatch.purpose,
-                "status": Message.Status.QUEUED,
                 "created_at": at,
             },
-            from_params=[push_not_before, *([at] if inbox else [])],
+            from_params=[push_not_before, *([at, *body_params, at] if inbox else [])],
         )
         unique = ", ".join(
-            column(Message, f) for f in ("dispatch", "member", "channel", "occasion_key")
+            column(Message, f) for f in ("member", "dispatch", "channel", "occasion_key")
         )
         ins = f", ins AS ({insert_sql} ON CONFLICT ({unique}) DO NOTHING RETURNING "
         ins += f"{column(Message, 'channel')} AS channel)"

@@ -51,7 +51,9 @@ def test_it_queues_once_per_occasion_however_often_it_runs(consenting):
 def test_it_holds_marketing_queued_at_night_until_eight(consenting):
     offer(members_qs(consenting), at=NIGHT)
 
-    assert send_due_messages(now=NIGHT + timedelta(minutes=5)) == {Status.DELIVERED: 1}
+    assert send_due_messages(now=NIGHT + timedelta(minutes=5)) == {}
+    inbox = Message.objects.get(channel="inbox")  # written whole and delivered at once
+    assert inbox.status == Status.DELIVERED and "满60减15券" in inbox.body
     sms = Message.objects.get(channel="sms")
     assert sms.status == Status.QUEUED
     assert sms.not_before == NIGHT.replace(hour=8, minute=0) + timedelta(days=1)
