@@ -16,6 +16,7 @@ unsubscribed.
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -27,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from scratch import fresh_database  # noqa: E402
+
+print = functools.partial(print, flush=True)  # noqa: A001  (progress as it happens)
 
 if "--help" not in sys.argv and "-h" not in sys.argv:
     os.environ.update(fresh_database(os.environ.get("DATABASE_URL", ""), "_messaging"))
@@ -165,7 +168,7 @@ def main():
     print(f"rerun of the same occasion: {sum(again.queued.values()):,} more rows "
           f"(queued counts are cumulative: {again.queued}), {again.excluded.get('already', 0):,} "
           f"already sent, in {time.perf_counter() - started:.1f} s")  # fmt: skip
-    print(f"messages in the table: {Message.objects.count():,}")
+    print(f"messages in the table: {Message.objects.count():,}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ page the member's consent and last messages, with a button to record consent (do
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Concat, Left, Right
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -31,6 +33,7 @@ from .models import (
     UnsubscribeImport,
     WechatBinding,
 )
+from .selectors import last_messages
 from .services import import_unsubscribe_list
 from .wording import check_template
 
@@ -112,23 +115,22 @@ class MessageAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("to"))
     def shown_recipient(self, obj):
-        if obj.channel != Channel.SMS:
-            return obj.recipient
-        request = getattr(self, "_request", None)
-        full = request is not None and can_see_full_phone(request.user)
-        return obj.recipient if full else mask_phone(obj.recipient)
+        return obj.shown_to
 
     @admin.display(description=_("text"))
     def short_body(self, obj):
         return obj.body[:40] + ("…" if len(obj.body) > 40 else "")
 
     def get_queryset(self, request):
-        self._request = request
-        return super().get_queryset(request)
-
-    def changeform_view(self, request, *args, **kwargs):
-        self._request = request
-        return super().changeform_view(request, *args, **kwargs)
+        # Masked in the query, per request (as the member list does): the admin instance is
+        # shared by every request, so nothing about this user may be kept on it.
+        masked = Concat(Left("recipient", 3), Value("****"), Right("recipient", 4))
+        shown = (
+            F("recipient")
+            if can_see_full_phone(request.user)
+            else Case(When(channel=Channel.SMS, then=masked), default=F("recipient"))
+        )
+        return super().get_queryset(request).annotate(shown_to=shown)
 
 
 @admin.register(InboundSms)
@@ -229,7 +231,7 @@ def messaging_panel(member):
         Consent.objects.filter(member=member).select_related("record").order_by("channel")
     )
     records = list(ConsentRecord.objects.filter(member=member).order_by("-created_at")[:10])
-    last = list(Message.objects.filter(member=member).order_by("-id")[:10])
+    last = list(last_messages(member))
     for message in last:
         message.shown = (mask_phone(message.recipient) if message.channel == Channel.SMS
                          else message.recipient)  # fmt: skip

@@ -421,7 +421,8 @@ def record_receipts(*, backend, receipts):
             updates["provider_id"] = receipt["provider_id"][:64]
         changed += (
             Message.objects.filter(query)
-            .filter(status__in=[Status.SENT, Status.SENDING, Status.QUEUED])
+            .filter(Q(status__in=[Status.SENT, Status.SENDING, Status.QUEUED])
+                    | Q(status=Status.FAILED, error_code="outcome_unknown"))
             .exclude(channel=Channel.INBOX)
             .update(**updates)
         )
@@ -647,14 +648,7 @@ def send_verification_code(*, member, code, source, actor=None, at=None):
     return message
 
 
-# --- reading ------------------------------------------------------------------------------------
-
-
-def inbox_of(member):
-    """The member's inbox (the member centre shows it), newest first."""
-    return Message.objects.filter(
-        member=member, channel=Channel.INBOX, status=Status.DELIVERED
-    ).order_by("-created_at", "-id")
+# --- the inbox ------------------------------------------------------------------------------------
 
 
 @transaction.atomic

@@ -25,7 +25,8 @@ def _allowed(channel, purpose):
 
 def decision_sql(*, audience_sql, audience_params, purpose, channels, cap, since):
     """(sql, params) of the CTEs `aud`, `c` and `e`: each audience row (member_id, occasion_key,
-    params) with its push channel (`push`, NULL for none) and why it gets none (`reason`, NULL
+    params; each pair once: every audience here is unique by construction, and a repeated pair
+    would only meet the unique key) with its push channel (`push`, NULL for none) and why it gets none (`reason`, NULL
     when it gets one): frozen or closed; no consent, unsubscribed or no reachable channel among
     `channels` (in order of preference); the weekly cap (marketing only)."""
     m, consent, binding, message = table(Member), table(Consent), table(WechatBinding), table(
@@ -61,11 +62,7 @@ def decision_sql(*, audience_sql, audience_params, purpose, channels, cap, since
         capped = ""
     # Consent columns: NULL when the member has no row (never agreed / never opted out).
     sql = f"""
-        aud AS (
-            SELECT DISTINCT ON (a0.member_id, a0.occasion_key)
-                   a0.member_id, a0.occasion_key, a0.params
-            FROM ({audience_sql}) a0
-        ),
+        aud AS (SELECT a0.member_id, a0.occasion_key, a0.params FROM ({audience_sql}) a0),
         c AS (
             SELECT a.member_id, a.occasion_key, a.params, m.{column(Member, 'phone')} AS phone,
                    m.{column(Member, 'name')} AS mname,

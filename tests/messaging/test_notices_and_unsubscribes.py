@@ -136,7 +136,7 @@ def test_opting_in_again_after_unsubscribing_needs_the_member(consenting):
     assert Consent.objects.get(member=consenting).granted
 
 
-# --- the provider's unsubscribe list ---------------------------------------------------------------
+# --- the provider's unsubscribe list ------------------------------------------------------------
 
 
 def _xlsx(rows):
@@ -159,7 +159,7 @@ def test_the_providers_unsubscribe_list_unsubscribes_members(make_member):
     done = import_unsubscribe_list(file=_xlsx(rows), file_name="退订名单.xlsx",
                                    source=Source.ADMIN)  # fmt: skip
 
-    assert (done.rows, done.unsubscribed, done.already, done.unknown, done.invalid) == (5, 2, 1, 1, 1)
+    assert (done.rows, done.unsubscribed, done.already, done.unknown, done.invalid) == (5, 2, 1, 1, 1)  # noqa: E501
     assert not Consent.objects.get(member=a).granted
     assert Consent.objects.get(member=c).door == ConsentDoor.UNSUBSCRIBE_LIST
     # Unsubscribed is final: an import's consent column cannot turn it back.

@@ -27,7 +27,7 @@ def wechat(settings):
     settings.MESSAGING_WECHAT_BACKEND = "wechat"
     settings.MESSAGING_WECHAT = {**settings.MESSAGING_WECHAT, "app_id": "wx-app",
                                  "app_secret": "wx-secret", "api_base": server.base,
-                                 "templates": {"campaign_offer": "TPL-OFFER"}, "timeout": 3}  # fmt: skip
+                                 "templates": {"campaign_offer": "TPL-OFFER"}, "timeout": 3}  # fmt: skip  # noqa: E501
     cache.clear()
     reset_backends()
     yield server
