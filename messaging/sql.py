@@ -26,9 +26,10 @@ def _allowed(channel, purpose):
 def decision_sql(*, audience_sql, audience_params, purpose, channels, cap, since):
     """(sql, params) of the CTEs `aud`, `c` and `e`: each audience row (member_id, occasion_key,
     params; each pair once: every audience here is unique by construction, and a repeated pair
-    would only meet the unique key) with its push channel (`push`, NULL for none) and why it gets none (`reason`, NULL
-    when it gets one): frozen or closed; no consent, unsubscribed or no reachable channel among
-    `channels` (in order of preference); the weekly cap (marketing only)."""
+    would only meet the unique key) with its push channel (`push`, NULL for none) and why it
+    gets none (`reason`, NULL when it gets one): frozen or closed; no consent, unsubscribed or
+    no reachable channel among `channels` (in order of preference); the weekly cap (marketing
+    only)."""
     m, consent, binding, message = table(Member), table(Consent), table(WechatBinding), table(
         Message
     )
