@@ -31,9 +31,11 @@ from members.admin import MemberAdmin
 from members.admin.common import apply_domain_error
 from members.admin.members import can_see_full_phone
 from members.models import mask_phone
+from messaging.models import Channel, Exclusion
 from stores.access import allowed_store_ids
 
 from . import exports, lift, segments
+from .messages import launch_preview
 from .models import (
     Campaign,
     CampaignMember,
@@ -448,6 +450,7 @@ class CampaignAdmin(admin.ModelAdmin):
             plan=plan,
             choices=choices,
             described=segments.describe(campaign.segment.definition),
+            reach=_labelled(launch_preview(campaign)),
         )
 
     def finish_view(self, request, pk):
@@ -521,6 +524,7 @@ class CampaignAdmin(admin.ModelAdmin):
             campaign,
             gettext("Report of %(campaign)s") % {"campaign": campaign},
             report=report,
+            reach=report["reach"],
             as_of=timezone.localtime().strftime("%Y-%m-%d %H:%M"),
             charts=charts,
             echarts=ECHARTS,
@@ -537,6 +541,17 @@ class CampaignAdmin(admin.ModelAdmin):
 
 def _pct(value):
     return None if value is None else round(value * 100, 2)
+
+
+def _labelled(preview):
+    """The message preview with each channel and reason named, for the launch page."""
+    if preview is None:
+        return None
+    preview["channel_rows"] = [(c, Channel(c).label, n) for c, n in preview["channels"].items()]
+    preview["excluded_rows"] = [
+        (r, Exclusion(r).label, n) for r, n in sorted(preview["excluded"].items())
+    ]
+    return preview
 
 
 # --- the chain-wide holdout and the statistics runs ---------------------------------------

@@ -25,9 +25,10 @@ from django.utils import timezone
 from core.models import Source
 from coupons.models import CouponTemplate, CouponTemplateVersion
 from coupons.services import save_coupon_template
-from members.models import Member, Tier
+from members.models import ConsentDoor, Member, Tier
 from members.models.member import name_initials
 from members.services.members import bulk_open_members
+from messaging.demo import give_consent, send_as_of
 from sales.services import post_sale
 from stores.models import Store
 
@@ -200,6 +201,8 @@ def _winback(now, admin, stores, ctx):
     rng = random.Random(20240601)
     launch = now - timedelta(days=WINBACK_DAYS_AGO)
     cohort = _cohort(now, stores, rng)
+    # Most of the cohort agreed to marketing when they joined (brought in by an import).
+    give_consent(cohort, door=ConsentDoor.IMPORT, at=now - timedelta(days=WINBACK_DAYS_AGO + 400))
     # The statistics as they were on the launch day: the segment reads them.
     refresh_member_stats(as_of=launch, source=Source.COMMAND)
     campaign = save_campaign(
@@ -219,6 +222,9 @@ def _winback(now, admin, stores, ctx):
     launch_campaign(campaign=campaign, source=Source.COMMAND, actor=admin, at=launch)
     deliver_offers(campaign=campaign, day=timezone.localdate(launch), source=Source.COMMAND,
                    actor=admin, at=launch)  # fmt: skip
+    # The offer's SMS and WeChat messages, through the console backend, as the sender would
+    # have sent them on the launch day (a launch in quiet hours waited for 08:00).
+    send_as_of(launch)
     arms = dict(CampaignMember.objects.filter(campaign=campaign).values_list("member_id", "arm"))
     coupons = dict(_campaign_coupons(campaign))
     # Exactly the planned share of each arm comes back (which members is drawn at random), so
@@ -266,6 +272,7 @@ def _birthday(now, admin, ctx):
             cooldown_days=300,
             measure_days=30,
             notes="演示：每天早上给当天生日的会员发生日券，一年一次。",
+            message_kind="birthday",
         ),
         actor=admin,
     )
@@ -273,10 +280,12 @@ def _birthday(now, admin, ctx):
     launch_campaign(campaign=campaign, source=Source.COMMAND, actor=admin, at=start)
     deliver_offers(campaign=campaign, day=timezone.localdate(start), source=Source.COMMAND,
                    actor=admin, at=start)  # fmt: skip
+    send_as_of(start)
     for day in range(BIRTHDAY_DAYS_AGO - 1, -1, -1):
         run_campaign_day(
             campaign=campaign, source=Source.COMMAND, actor=admin, at=now - timedelta(days=day)
         )
+        send_as_of(now - timedelta(days=day))
     if ctx.get("stdout"):
         campaign.refresh_from_db()
         ctx["stdout"].write(f"campaigns: DEMO-BIRTHDAY running, {campaign.audience} entered")

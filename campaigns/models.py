@@ -247,6 +247,21 @@ class Campaign(models.Model):
         validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("50"))],
         help_text=_("Members drawn at random who get nothing, to measure against. 1–50."),
     )
+    message_kind = models.CharField(
+        _("message to the treatment arm"),
+        max_length=20,
+        blank=True,
+        default="campaign_offer",
+        choices=[
+            ("", _("No message")),
+            ("campaign_offer", _("Campaign offer")),
+            ("birthday", _("Birthday greeting")),
+        ],
+        help_text=_(
+            "Sent by SMS or WeChat to treatment members who agreed to marketing (quiet hours "
+            "and the weekly cap apply), with a copy in their inbox. The control arm gets nothing."
+        ),
+    )
     respect_holdout = models.BooleanField(
         _("promotional (leave the chain-wide holdout out)"), default=True
     )

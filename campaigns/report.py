@@ -41,6 +41,7 @@ from sales.models import Refund, Sale, SaleCoupon
 
 from . import lift
 from .exceptions import NotMeasurable
+from .messages import reach
 from .models import Campaign, CampaignMember
 
 Arm = CampaignMember.Arm
@@ -354,6 +355,10 @@ def campaign_report(campaign, *, as_of=None, series=False, store_ids=None) -> di
     }
     if extra_points is not None:
         report["extra_points"] = extra_points
+    # What the messages did (sent, delivered, failed, unsubscribed, cost): beside the lift,
+    # which still compares the arms as assigned.
+    report["reach"] = {k: (str(v) if isinstance(v, Decimal) else v)
+                       for k, v in reach(campaign, as_of=as_of).items()}  # fmt: skip
     if series:
         report["series"] = _series(campaign, params, arms, store_ids)
     return report

@@ -27,6 +27,7 @@ from sales.models import Sale
 from . import lift, segments
 from .assignment import bucket_sql
 from .exceptions import CampaignNotLaunchable, CampaignNotRunning, InvalidCampaign
+from .messages import message_treatment
 from .models import Campaign, CampaignMember, CampaignRun, HoldoutDraw, Segment
 
 PRE_DAYS = 90  # the covariate: spend in the 90 days before entry
@@ -349,6 +350,9 @@ def deliver_offers(*, campaign, day, source, actor=None, at=None):
             rule=rule, members=treated, starts_on=starts, ends_on=ends, source=source, actor=actor
         )
     with transaction.atomic():
+        # The treatment arm is told of its offer (messaging applies consent, quiet hours and
+        # the cap); the control arm is never in the audience.
+        message_treatment(campaign=campaign, day=day, source=source, actor=actor, at=at)
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         run, _created = CampaignRun.objects.get_or_create(campaign=locked, day=day)
         run.offers_issued += given

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "countcards",
     "coupons",
     "sales",
+    "messaging",
     "campaigns",
     "reports",
     "seeds",
@@ -266,6 +267,74 @@ CAMPAIGNS_LAPSE = {
 }  # fmt: skip
 CAMPAIGNS_UNKNOWN_GAP_DAYS = env.int("CAMPAIGNS_UNKNOWN_GAP_DAYS", default=30)
 
+# --- Messaging (messaging/): which backend sends each channel, the providers' keys (from the
+# environment only), their sign names and approved template codes per message type
+# ("campaign_offer=SMS_123,birthday=SMS_456"), and the rules of sending. With nothing set,
+# SMS and WeChat go to the console backend: stored and shown in the admin, never sent.
+MESSAGING_SMS_BACKEND = env("MESSAGING_SMS_BACKEND", default="console")  # console|aliyun|tencent
+MESSAGING_WECHAT_BACKEND = env("MESSAGING_WECHAT_BACKEND", default="console")  # console|wechat|""
+MESSAGING_ALIYUN = {
+    "access_key_id": env("ALIYUN_SMS_ACCESS_KEY_ID", default=""),
+    "access_key_secret": env("ALIYUN_SMS_ACCESS_KEY_SECRET", default=""),
+    "sign_name": env("ALIYUN_SMS_SIGN_NAME", default=""),
+    "templates": env.dict("ALIYUN_SMS_TEMPLATES", default={}),
+    "region": env("ALIYUN_SMS_REGION", default="cn-hangzhou"),
+    "endpoint": env("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com"),
+    "protocol": env("ALIYUN_SMS_PROTOCOL", default="https"),
+    "timeout": env.float("ALIYUN_SMS_TIMEOUT", default=10.0),
+}
+MESSAGING_TENCENT = {
+    "secret_id": env("TENCENT_SMS_SECRET_ID", default=""),
+    "secret_key": env("TENCENT_SMS_SECRET_KEY", default=""),
+    "sdk_app_id": env("TENCENT_SMS_SDK_APP_ID", default=""),
+    "sign_name": env("TENCENT_SMS_SIGN_NAME", default=""),
+    "templates": env.dict("TENCENT_SMS_TEMPLATES", default={}),
+    "region": env("TENCENT_SMS_REGION", default="ap-guangzhou"),
+    "endpoint": env("TENCENT_SMS_ENDPOINT", default="sms.tencentcloudapi.com"),
+    "protocol": env("TENCENT_SMS_PROTOCOL", default="https"),
+    "timeout": env.int("TENCENT_SMS_TIMEOUT", default=10),
+}
+MESSAGING_WECHAT = {
+    "app_id": env("WECHAT_APP_ID", default=""),
+    "app_secret": env("WECHAT_APP_SECRET", default=""),
+    "templates": env.dict("WECHAT_TEMPLATES", default={}),
+    "api_base": env("WECHAT_API_BASE", default="https://api.weixin.qq.com"),
+    # 服务号订阅通知; "cgi-bin/message/template/send" for template messages.
+    "send_path": env("WECHAT_SEND_PATH", default="cgi-bin/message/subscribe/bizsend"),
+    "page": env("WECHAT_PAGE", default=""),
+    "timeout": env.float("WECHAT_TIMEOUT", default=10.0),
+}
+# The secret the providers' callback URLs carry (/messaging/hooks/<provider>/<token>/...):
+# neither Aliyun's nor Tencent's receipts are signed, so the URL is the shared secret.
+MESSAGING_WEBHOOK_TOKEN = env("MESSAGING_WEBHOOK_TOKEN", default="")
+# Sends per second each provider allows (a token bucket per provider, shared by all workers).
+MESSAGING_RATE_LIMITS = {
+    "aliyun": env.float("ALIYUN_SMS_RATE", default=50.0),
+    "tencent": env.float("TENCENT_SMS_RATE", default=50.0),
+    "wechat": env.float("WECHAT_RATE", default=20.0),
+    "console": env.float("CONSOLE_MESSAGES_RATE", default=1000.0),
+    "inbox": 1_000_000.0,
+}
+# No marketing between these hours (Asia/Shanghai): held to the next morning.
+MESSAGING_QUIET_START = env.int("MESSAGING_QUIET_START", default=21)
+MESSAGING_QUIET_END = env.int("MESSAGING_QUIET_END", default=8)
+# Marketing pushes (SMS and WeChat) a member gets at most in any 7 days.
+MESSAGING_WEEKLY_CAP = env.int("MESSAGING_WEEKLY_CAP", default=2)
+# Push channels in the order tried for each member: the first they can be reached on.
+MESSAGING_CHANNEL_ORDER = env.list("MESSAGING_CHANNEL_ORDER", default=["wechat", "sms"])
+# What one billed SMS part costs (yuan): 70 characters, or 67 each for a longer message.
+MESSAGING_SMS_PRICE = Decimal(env.str("MESSAGING_SMS_PRICE", default="0.045"))
+# Retries of a transient failure, with exponential backoff from this many seconds.
+MESSAGING_MAX_ATTEMPTS = env.int("MESSAGING_MAX_ATTEMPTS", default=5)
+MESSAGING_RETRY_BASE_SECONDS = env.int("MESSAGING_RETRY_BASE_SECONDS", default=60)
+# After a lost answer, wait this long before asking the provider whether it took the message
+# (its records lag behind its answers).
+MESSAGING_LOOKUP_DELAY_SECONDS = env.int("MESSAGING_LOOKUP_DELAY_SECONDS", default=120)
+# Points expiring within this many days are announced (once per expiry date).
+MESSAGING_POINTS_EXPIRING_DAYS = env.int("MESSAGING_POINTS_EXPIRING_DAYS", default=7)
+# Where the member centre hosts the unsubscribe link (the token is appended).
+MESSAGING_UNSUBSCRIBE_URL = env("MESSAGING_UNSUBSCRIBE_URL", default="/messaging/unsubscribe/")
+
 # --- Django REST framework (till API)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -342,6 +411,17 @@ JOB_REQUEUE_PENDING_SECONDS = env.int("JOB_REQUEUE_PENDING_SECONDS", default=180
 # Threads of the nightly expiry, each expiring its own chunks of accounts on its own
 # connection: about one per core PostgreSQL may use (the tills keep the rest).
 EXPIRY_WORKERS = env.int("EXPIRY_WORKERS", default=2)
+# The wording a member agrees to for marketing messages (and its version, recorded with each
+# agreement: a new wording needs a new version).
+MEMBERS_MARKETING_CONSENT_VERSION = env("MEMBERS_MARKETING_CONSENT_VERSION", default="2026-01")
+MEMBERS_MARKETING_CONSENT_TEXT = env(
+    "MEMBERS_MARKETING_CONSENT_TEXT",
+    default="我同意接收本店的优惠活动短信和微信消息，可随时回复T或TD退订。",
+)
+MEMBERS_SERVICE_CONSENT_VERSION = env("MEMBERS_SERVICE_CONSENT_VERSION", default="2026-01")
+MEMBERS_SERVICE_CONSENT_TEXT = env(
+    "MEMBERS_SERVICE_CONSENT_TEXT", default="积分到期、储值变动、等级变化等服务通知。"
+)
 # Idempotency keys of the till API are kept at least this many days.
 IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=30)
 # A settlement close waits this long for transactions still writing ledger entries of the

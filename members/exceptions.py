@@ -37,3 +37,12 @@ class InvalidCardBatch(DomainError):
     code = "invalid"
     status = 400
     default_message = _("The card batch is not valid.")
+
+
+class ConsentWithdrawn(DomainError):
+    code = "consent_withdrawn"
+    status = 409
+    default_message = _(
+        "The member unsubscribed: only the member can opt in again (at the till, in the member "
+        "centre, or by asking head office)."
+    )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from countcards import selectors as countcard_selectors
 from coupons import selectors as coupon_selectors
 from loyalty import selectors as loyalty_selectors
+from members import selectors as member_selectors
 from wallet import selectors as wallet_selectors
 
 from .models import Sale
@@ -19,6 +20,7 @@ def _till_summary_sql():
     contributes a LATERAL subquery over its own tables (the lookup runs on every member a till
     names, so one round trip and no ORM compilation: see docs/benchmarks.md)."""
     fragments = [
+        member_selectors.till_summary_sql(),
         loyalty_selectors.till_summary_sql(),
         wallet_selectors.till_summary_sql(),
         coupon_selectors.till_summary_sql(),
@@ -67,6 +69,8 @@ def member_summary(member, *, full_phone=False):
         "stored_value": str(row["stored_value"] or Decimal("0.00")),
         "coupons": _rows([row[f"coupon_{key}"] for key in coupon_keys], coupon_keys),
         "count_cards": cards,
+        "marketing_consent": {"sms": bool(row["consent_sms"]),
+                              "wechat": bool(row["consent_wechat"])},  # fmt: skip
         "status": member.status,
     }
 

@@ -19,6 +19,7 @@ OUR_APPS = (
     "countcards",
     "coupons",
     "sales",
+    "messaging",
     "campaigns",
     "reports",
 )
@@ -45,6 +46,7 @@ ROLES = {
             "countcards": ("view", "add", "change"),
             "coupons": ("view",),
             "sales": ("view",),
+            "messaging": ("view",),
             "campaigns": ("view",),
             # Reports of their own stores; store takings of their stores are theirs to enter.
             "reports": ("view", "add", "change"),
@@ -77,6 +79,14 @@ LEDGER_MODELS = {
     "countcardentry",
     "couponevent",
     "couponholding",
+    # Consent records and messages: written by their services only.
+    "consentrecord",
+    "consent",
+    "message",
+    "dispatch",
+    "inboundsms",
+    "wechatbinding",
+    "ratebucket",
     # Written by the reports jobs and the settlement close, never by hand.
     "dailystats",
     "storesnapshot",

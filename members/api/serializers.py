@@ -55,6 +55,13 @@ class TierSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class MarketingConsentSerializer(serializers.Serializer):
+    """Whether the member agrees to marketing messages, per channel (API v1.1)."""
+
+    sms = serializers.BooleanField(required=False, default=False)
+    wechat = serializers.BooleanField(required=False, default=False)
+
+
 class OpenMemberSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=11, validators=[validate_phone])
     name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
@@ -65,6 +72,14 @@ class OpenMemberSerializer(serializers.Serializer):
     card_no = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     referrer_phone = serializers.CharField(
         max_length=11, required=False, allow_blank=True, default=""
+    )
+    marketing_consent = MarketingConsentSerializer(
+        required=False,
+        default=dict,
+        help_text=gettext_lazy(
+            "What the member agreed to at the till: marketing by SMS, by WeChat (default "
+            "neither). Recorded with the wording shown and the till as the door."
+        ),
     )
 
     def validate_referrer_phone(self, value):

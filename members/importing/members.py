@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,9 +25,10 @@ from django.utils.translation import gettext_lazy
 
 from core import excel
 from core.sql import column, table
-from members.models import Card, ImportProblem, Member, Tier
+from members.models import Card, ConsentChannel, ConsentDoor, ImportProblem, Member, Tier
 from members.models.member import name_initials
 from members.queueing import update_owned
+from members.services.consent import bulk_record_consent
 from members.services.members import (
     PROFILE_FIELDS,
     bulk_open_members,
@@ -49,7 +51,7 @@ from .reader import FileReadError, count_rows, iter_rows
 # The template's columns, in order (what head office downloads and fills in).
 TEMPLATE_HEADERS = [
     "手机号", "姓名", "性别", "生日", "邮箱", "地址", "会员等级", "积分", "储值余额",
-    "开卡门店", "推荐人手机号", "会员卡号", "备注",
+    "开卡门店", "推荐人手机号", "会员卡号", "备注", "营销授权",
 ]  # fmt: skip
 FIELDS = {
     "手机号": "phone",
@@ -66,6 +68,8 @@ FIELDS = {
     "会员卡号": "card_no",
     "备注": "notes",
     "积分有效期": "points_expire_at",  # optional: without it the expiry policy decides
+    # optional: 是 / 短信 / 微信 / 短信,微信 / 否; recorded as agreed through the import
+    "营销授权": "marketing_consent",
 }
 MAX_STORED_VALUE = 10**10
 # Rows validated, checked and written per transaction: big enough that the per-chunk statements
@@ -227,10 +231,39 @@ def _clean(values, columns, ctx):
             row["points_expire_at"] = dt.datetime.combine(day, dt.time(23, 59, 59), ctx.tz)
         except RowError:
             errors.append(_("Invalid points expiry date: %(value)s") % {"value": expiry})
+    row["marketing_consent"] = ()
+    consent = _cell(values, columns, "marketing_consent")
+    if consent not in (None, ""):
+        try:
+            row["marketing_consent"] = consent_channels(consent)
+        except RowError as exc:
+            errors.append(str(exc.message))
     if errors:
         raise RowError("；".join(errors))
     row["name_initials"] = name_initials(row["name"])
     return row
+
+
+CONSENT_YES = {"是", "同意", "y", "yes", "1", "true", "√", "✓"}
+CONSENT_NO = {"否", "不同意", "n", "no", "0", "false", "×"}
+CONSENT_WORDS = {"短信": ConsentChannel.SMS, "sms": ConsentChannel.SMS,
+                 "微信": ConsentChannel.WECHAT, "wechat": ConsentChannel.WECHAT}  # fmt: skip
+
+
+def consent_channels(value):
+    """The channels a 营销授权 cell agrees to: 是 (SMS), 短信, 微信, 短信,微信 (any separator), or
+    否 / empty (none). Anything else is a row error."""
+    text = str(int(value) if isinstance(value, float) and value.is_integer() else value)
+    text = text.strip().lower()
+    if text in CONSENT_NO:
+        return ()
+    if text in CONSENT_YES:
+        return (ConsentChannel.SMS,)
+    parts = [p for p in re.split(r"[\s,，、/+;；和]+", text) if p]
+    if parts and all(p in CONSENT_WORDS for p in parts):
+        return tuple(dict.fromkeys(CONSENT_WORDS[p] for p in parts))
+    raise RowError(_("Marketing consent must be 是, 否, 短信, 微信 or 短信,微信: %(value)s")
+                   % {"value": text[:20]})  # fmt: skip
 
 
 def _original(values, width):
@@ -446,6 +479,7 @@ class _Run:
             registration_bonus=self.registration_bonus,
         )
         chunk.count("imported", len(opened))
+        self._record_consent(to_open, opened)
         self.previous_opened, self.previous_cards = opened, cards_taken
         for row, values in opening:
             if row["phone"] in opened:
@@ -460,6 +494,22 @@ class _Run:
                     updates=updates, source=self.source_kind, actor=self.actor
                 ),
             )
+
+    def _record_consent(self, rows, opened):
+        """The 营销授权 column of the members this chunk opened, in its transaction (door:
+        import). Members updated by the import keep the consent they have."""
+        by_channel = {}
+        for row in rows:
+            member_id = opened.get(row["phone"])
+            if member_id is None:
+                continue
+            for channel in row.get("marketing_consent") or ():
+                by_channel.setdefault(channel, []).append(member_id)
+        for channel, member_ids in by_channel.items():
+            bulk_record_consent(
+                member_ids=member_ids, channel=channel, granted=True, door=ConsentDoor.IMPORT,
+                source=self.source_kind, actor=self.actor,
+            )  # fmt: skip
 
 
 class _Writer:

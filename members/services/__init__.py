@@ -1,5 +1,11 @@
 """Every write to members, cards and tiers. One module per area; import from here."""
 
+from .consent import (
+    bulk_record_consent,
+    marketing_consent_of,
+    record_consent,
+    withdraw_consent,
+)
 from .members import (
     add_visit,
     change_members_tier,
@@ -18,6 +24,10 @@ from .members import (
 
 __all__ = [
     "add_visit",
+    "bulk_record_consent",
+    "marketing_consent_of",
+    "record_consent",
+    "withdraw_consent",
     "change_members_tier",
     "change_tier",
     "ensure_member_active",

@@ -28,9 +28,10 @@ from members.exceptions import (
     MemberNotFound,
 )
 from members.importing.normalize import RowError, normalize_phone
-from members.models import Card, CardBatch, Member, Tag, Tier, TierChange
+from members.models import Card, CardBatch, ConsentDoor, Member, Tag, Tier, TierChange
 from members.models.cards import CARD_NO_LENGTH, make_card_no
 from members.models.member import allocate_member_nos, member_no_sql, name_initials
+from members.services.consent import record_consent
 from members.validators import validate_birthday
 from stores.models import Store
 
@@ -42,6 +43,9 @@ MEMBER_SOURCE = {
     Source.COMMAND: Member.Source.IMPORT,
     Source.TASK: Member.Source.IMPORT,
 }
+# Through which door a consent given while opening a card came in.
+CONSENT_DOOR = {Source.TILL: ConsentDoor.TILL, Source.IMPORT: ConsentDoor.IMPORT,
+                Source.ADMIN: ConsentDoor.ADMIN}  # fmt: skip
 PROFILE_FIELDS = ("name", "gender", "birthday", "email", "address", "notes")
 
 
@@ -89,6 +93,7 @@ def open_member(
     initial_points_expire_at=None,
     reference="",
     opened_at=None,
+    marketing_consent=None,
 ) -> Member:
     """Open a member card (开卡) in one transaction.
 
@@ -98,7 +103,9 @@ def open_member(
     become ledger entries (OPENING) with the operator recorded. The points account and the
     wallet are always opened. The tier is the given one, else the card batch's, else the
     default tier. `opened_at` (default now) dates the membership and its opening entries, for
-    members brought in from before.
+    members brought in from before. `marketing_consent` {"sms": bool, "wechat": bool}: what
+    the member agreed to as the card was opened, recorded (with the wording in force and the
+    door the source names) in the same transaction.
     """
     phone = clean_phone(phone)
     errors = {}
@@ -197,6 +204,12 @@ def open_member(
         source=source,
         actor=actor,
     )
+    for channel, agreed in (marketing_consent or {}).items():
+        if agreed:
+            record_consent(
+                member=member, channel=channel, granted=True, door=CONSENT_DOOR.get(source,
+                ConsentDoor.ADMIN), source=source, actor=actor, at=opened_at,
+            )  # fmt: skip
     if card is not None:
         now = opened_at or timezone.now()
         card.status, card.member = Card.Status.ACTIVE, member

@@ -13,6 +13,7 @@ from members.api.serializers import (
     MONEY,
     MONEY_IN,
     POINTS_IN,
+    MarketingConsentSerializer,
     MemberRefSerializer,
     TierSerializer,
 )
@@ -47,6 +48,9 @@ class MemberSummarySerializer(serializers.Serializer):
     stored_value = serializers.DecimalField(**MONEY)
     coupons = CouponSerializer(many=True)
     count_cards = CountCardSerializer(many=True)
+    marketing_consent = MarketingConsentSerializer(
+        help_text=gettext_lazy("Whether the member agrees to marketing by SMS / WeChat (v1.1).")
+    )
 
 
 class SaleLineSerializer(serializers.Serializer):

@@ -66,6 +66,7 @@ MEMBER_EXAMPLE = {
             "expires_at": "2027-03-31T23:59:59+08:00",
         }
     ],
+    "marketing_consent": {"sms": True, "wechat": False},
 }
 
 
@@ -111,7 +112,8 @@ class OpenMemberView(IdempotentTillAPIView):
         examples=[
             OpenApiExample(
                 "open",
-                value={"phone": "13812345678", "name": "张三", "gender": "F"},
+                value={"phone": "13812345678", "name": "张三", "gender": "F",
+                       "marketing_consent": {"sms": True, "wechat": False}},
                 request_only=True,
             ),
             OpenApiExample("member", value=MEMBER_EXAMPLE, response_only=True),

@@ -22,6 +22,7 @@ SUMMARY_FIELDS = {
     "stored_value",
     "coupons",
     "count_cards",
+    "marketing_consent",
 }
 
 
@@ -308,3 +309,37 @@ def test_it_lists_the_recharge_plans_this_store_offers_now(api, chain):
 
     assert response.status_code == 200
     assert [(p["code"], p["bonus_amount"]) for p in response.json()] == [("R500", "50.00")]
+
+
+# --- marketing consent (v1.1)
+
+
+def test_a_card_opened_at_the_till_records_the_consent_given_there(api, chain):
+    from members.models import ConsentDoor, ConsentRecord
+
+    response = post(api, OPEN, {"phone": "13900000077", "name": "王五",
+                                "marketing_consent": {"sms": True, "wechat": False}})  # fmt: skip
+
+    assert response.status_code == 201
+    assert response.json()["marketing_consent"] == {"sms": True, "wechat": False}
+    [record] = ConsentRecord.objects.filter(member__phone="13900000077")
+    assert (record.channel, record.granted, record.door) == ("sms", True, ConsentDoor.TILL)
+    assert record.text and record.text_version
+    lookup = api.get(LOOKUP, {"phone": "13900000077"}).json()
+    assert lookup["marketing_consent"] == {"sms": True, "wechat": False}
+
+
+def test_without_a_consent_field_the_member_agreed_to_nothing(api, chain):
+    response = post(api, OPEN, {"phone": "13900000078"})
+
+    assert response.status_code == 201
+    assert response.json()["marketing_consent"] == {"sms": False, "wechat": False}
+
+
+@pytest.mark.parametrize("consent", ["yes", ["sms"], {"sms": "maybe"}, {"sms": {"a": 1}}, 1])
+def test_a_malformed_consent_is_400_and_opens_nothing(api, chain, consent):
+    response = post(api, OPEN, {"phone": "13900000079", "marketing_consent": consent})
+
+    assert response.status_code == 400 and code_of(response) == "invalid"
+    assert all(f.startswith("marketing_consent") for f in response.json()["fields"])
+    assert not Member.objects.filter(phone="13900000079").exists()

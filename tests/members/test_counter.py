@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 ALL_BUTTONS = {
     "adjust-points", "recharge", "sell-count-card", "renew-count-card", "replace-card", "freeze",
+    "consent",
 }  # fmt: skip
 
 

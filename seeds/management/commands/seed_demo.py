@@ -15,6 +15,7 @@ MODULES = [
     "sales.demo",
     "wallet.demo",
     "countcards.demo",
+    "messaging.demo",
     "campaigns.demo",
 ]
 STEPS = ["seed_rules", "seed_members", "seed_history"]
